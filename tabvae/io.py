@@ -1,0 +1,100 @@
+"""Reading and writing tables (CSV, Parquet) with clear errors and atomic writes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from tabvae.errors import DataError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".csv.xz", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def table_format(path: str | Path) -> str:
+    """Return ``"csv"`` or ``"parquet"`` from a file name, or raise :class:`DataError`."""
+    name = str(path).lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    raise DataError(
+        f"cannot tell the format of {path!s} from its extension; use one of "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+    )
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, empty, unreadable or of an unknown format.
+    """
+    path = Path(path)
+    fmt = table_format(path)
+    if not path.exists():
+        raise DataError(f"no such file: {path}")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a table file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty")
+    try:
+        if fmt == "csv":
+            sep = "\t" if str(path).lower().endswith(".tsv") else ","
+            return pd.read_csv(path, sep=sep)
+        return pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} holds no table") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {path}: {first_line}") from None
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    An interrupted or failed write never leaves a half-written file under the final name.
+    """
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise DataError(f"the folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` as CSV or Parquet (by extension), atomically."""
+    path = Path(path)
+    writers: dict[str, Callable[[Path], None]] = {
+        "csv": lambda p: df.to_csv(p, index=False, compression=_compression(path)),
+        "parquet": lambda p: df.to_parquet(p, index=False),
+    }
+    writer = writers[table_format(path)]
+    with atomic_path(path) as temporary:
+        writer(temporary)
+    return path
+
+
+def _compression(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    return {".gz": "gzip", ".zip": "zip", ".bz2": "bz2", ".xz": "xz"}.get(suffix)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to ``path`` atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")

@@ -1,0 +1,156 @@
+"""The multi-input VAE, built from head specs only (it never sees column kinds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from tabvae import _backend  # noqa: F401  (selects the TensorFlow backend)
+from tabvae.heads import HeadSpec, head_loss
+from tabvae.layers import KLDivergence, Reparameterize, TiedDense
+
+
+def input_key(index: int) -> str:
+    """Keras name of head ``index``; column names may hold characters Keras rejects."""
+    return f"h{index}"
+
+
+def _dense(units: int, activation: str | None, seed: int, name: str) -> keras.layers.Dense:
+    return keras.layers.Dense(
+        units,
+        activation=activation,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        name=name,
+    )
+
+
+def build_encoder(
+    heads: list[HeadSpec], hidden: tuple[int, ...], latent_dim: int, seed: int
+) -> keras.Model:
+    """Encoder: one input per head, concatenated, an MLP, then ``z_mean`` and ``z_log_var``."""
+    inputs = {input_key(i): keras.Input((h.width,), name=input_key(i)) for i, h in enumerate(heads)}
+    x = keras.layers.Concatenate(name="concat")(list(inputs.values()))
+    for depth, units in enumerate(hidden):
+        x = _dense(units, "relu", seed + depth, f"encoder_{depth}")(x)
+    z_mean = _dense(latent_dim, None, seed + 100, "z_mean")(x)
+    z_log_var = _dense(latent_dim, None, seed + 101, "z_log_var")(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name="encoder")
+
+
+def build_decoder(
+    heads: list[HeadSpec],
+    hidden: tuple[int, ...],
+    latent_dim: int,
+    seed: int,
+    tied_to: keras.Model | None = None,
+) -> keras.Model:
+    """Decoder: the encoder's hidden sizes in reverse, then one output head per spec.
+
+    With ``tied_to`` (an encoder), each hidden layer uses the transpose of the encoder layer
+    it mirrors: the first reuses ``z_mean``'s kernel, the next the last encoder layer's, ...
+    """
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    mirrored = ["z_mean", *[f"encoder_{d}" for d in range(len(hidden) - 1, 0, -1)]]
+    for depth, units in enumerate(reversed(hidden)):
+        name = f"decoder_{depth}"
+        if tied_to is not None:
+            x = TiedDense(tied_to.get_layer(mirrored[depth]), "relu", name=name)(x)
+        else:
+            x = _dense(units, "relu", seed + 200 + depth, name)(x)
+    outputs = {
+        input_key(i): _dense(
+            head_loss(h.loss).output_width(h.width), None, seed + 300 + i, f"head_{i}"
+        )(x)
+        for i, h in enumerate(heads)
+    }
+    return keras.Model(z, outputs, name="decoder")
+
+
+class VAE(keras.Model):
+    """Encoder -> KL identity layer -> reparameterization -> decoder -> per-head outputs.
+
+    Training reconstructs each head with its own loss and weight; rows whose value is
+    missing do not count for that value's head (the head's ``mask``). ``beta * KL`` comes
+    from the :class:`KLDivergence` layer's ``add_loss``.
+    """
+
+    def __init__(
+        self,
+        heads: list[HeadSpec],
+        latent_dim: int = 16,
+        hidden: tuple[int, ...] = (256, 256),
+        beta: float = 1.0,
+        tie_weights: bool = False,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.heads = list(heads)
+        self.latent_dim = latent_dim
+        self.encoder = build_encoder(self.heads, tuple(hidden), latent_dim, seed)
+        self.decoder = build_decoder(
+            self.heads, tuple(hidden), latent_dim, seed, self.encoder if tie_weights else None
+        )
+        self.kl = KLDivergence(beta, name="kl_divergence")
+        self.reparameterize = Reparameterize(seed + 1000, name="reparameterize")
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        keys = {h.name: input_key(i) for i, h in enumerate(self.heads)}
+        self._mask_keys = [keys[h.mask] if h.mask else None for h in self.heads]
+        self._head_losses = [head_loss(h.loss) for h in self.heads]
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
+
+    def call(self, inputs: dict[str, Any], training: bool | None = None) -> dict[str, Any]:
+        z_mean, z_log_var = self.kl(self.encoder(inputs, training=training))
+        z = self.reparameterize([z_mean, z_log_var], training=training)
+        return self.decoder(z, training=training)
+
+    def reconstruction_loss(self, targets: dict[str, Any], outputs: dict[str, Any]) -> Any:
+        """Weighted sum of the heads' losses, per example (shape ``(batch,)``)."""
+        total = 0.0
+        for i, head in enumerate(self.heads):
+            key = input_key(i)
+            per_example = self._head_losses[i].loss(targets[key], outputs[key])
+            mask_key = self._mask_keys[i]
+            if mask_key is not None:
+                per_example = per_example * (1.0 - targets[mask_key][:, 0])
+            total = total + head.weight * per_example
+        return total
+
+    def _step_losses(self, data: dict[str, Any], training: bool) -> tuple[Any, Any, Any]:
+        outputs = self(data, training=training)
+        reconstruction = ops.mean(self.reconstruction_loss(data, outputs))
+        kl = ops.sum(self.losses) if self.losses else ops.convert_to_tensor(0.0)
+        return reconstruction + kl, reconstruction, kl
+
+    def _track(self, total: Any, reconstruction: Any, kl: Any) -> dict[str, Any]:
+        self.loss_tracker.update_state(total)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data: dict[str, Any]) -> dict[str, Any]:
+        with tf.GradientTape() as tape:
+            total, reconstruction, kl = self._step_losses(data, training=True)
+        gradients = tape.gradient(total, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self._track(total, reconstruction, kl)
+
+    def test_step(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self._track(*self._step_losses(data, training=False))
+
+    def build_for(self) -> None:
+        """Create every variable by running one dummy row (needed before loading weights)."""
+        dummy = {
+            input_key(i): np.zeros((1, h.width), dtype=np.float32) for i, h in enumerate(self.heads)
+        }
+        self(dummy, training=False)

@@ -1,0 +1,402 @@
+"""The schema layer: what each column of a table is.
+
+:func:`infer_schema` is the one place that decides a column's *kind*. What the schema records
+about a column of that kind (range, decimals, category list, ...) is described by the kind's
+transformer class (:meth:`ColumnTransformer.describe`), so adding a kind means adding a class.
+
+A schema reads and writes as JSON and is validated against ``schemas/table-schema.v1.json``.
+Users may edit it: change a kind, exclude a column, set a loss weight. Fields left out of an
+edited column are filled from the data when the model is fitted (:meth:`Schema.resolve`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pandas as pd
+
+from tabvae import dtypes
+from tabvae.errors import DataError, SchemaError
+
+SCHEMA_FORMAT_VERSION = 1
+
+#: Integer columns with at most this many distinct values are treated as category codes.
+MAX_CODE_LEVELS = 10
+#: Below this many rows, all-unique values are too weak a hint to call a column an id.
+MIN_ROWS_FOR_ID = 20
+_DATA_FIELDS = frozenset({"dtype", "nullable", "missing_rate"})
+
+_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|^id[_\W]|[a-z]Id$|ID$", re.IGNORECASE)
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column of a table schema.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the data.
+    kind : str
+        One of :data:`tabvae.transformers.KINDS`.
+    dtype : str
+        The pandas dtype of the source column; synthetic values are restored to it.
+    nullable : bool
+        Whether the column has missing values to reproduce.
+    missing_rate : float
+        Share of missing values in the data the schema was inferred from.
+    min, max : float, int or str, optional
+        Range of numbers (and of datetimes, as ISO strings); synthetic values stay inside.
+    decimals : int, optional
+        Decimal places numbers are rounded to (0 for integers); ``None`` for no rounding.
+    categories : list, optional
+        The category values, in order, for categorical columns.
+    datetime_format : str, optional
+        ``strftime`` format of datetimes stored as text; ``None`` for datetime64 columns.
+    id_format : dict, optional
+        How surrogate keys of an id column are generated.
+    value : scalar, optional
+        The value of a constant column.
+    loss_weight : float
+        Relative weight of the column in the reconstruction loss.
+    exclude : bool
+        Leave the column out of the model and of the synthetic table.
+    """
+
+    name: str
+    kind: str
+    dtype: str = "object"
+    nullable: bool = False
+    missing_rate: float = 0.0
+    min: float | int | str | None = None
+    max: float | int | str | None = None
+    decimals: int | None = None
+    categories: list[Any] | None = None
+    datetime_format: str | None = None
+    id_format: dict[str, Any] | None = None
+    value: Any = None
+    loss_weight: float = 1.0
+    exclude: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form: the fields a user edits always, the others when set."""
+        always = {"name", "kind", "dtype", "nullable", "missing_rate", "loss_weight", "exclude"}
+        return {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name in always or getattr(self, field.name) is not None
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Column:
+        """Build a column from its JSON form (already validated)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclasses.dataclass(frozen=True)
+class Schema:
+    """The ordered columns of a table."""
+
+    columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(self.columns))
+        names = [c.name for c in self.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SchemaError(f"the schema names these columns twice: {duplicates}")
+        from tabvae.transformers import KINDS
+
+        for column in self.columns:
+            if column.kind not in KINDS:
+                raise SchemaError(
+                    f"column {column.name!r} has unknown kind {column.kind!r}; "
+                    f"choose one of {sorted(KINDS)}"
+                )
+
+    @property
+    def names(self) -> list[str]:
+        """Names of all columns, excluded ones too."""
+        return [c.name for c in self.columns]
+
+    @property
+    def modeled(self) -> list[Column]:
+        """The columns that are not excluded, in order."""
+        return [c for c in self.columns if not c.exclude]
+
+    def __getitem__(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def replace(self, name: str, **changes: Any) -> Schema:
+        """Return a copy with one column's fields changed (for example its kind)."""
+        if name not in self.names:
+            raise SchemaError(f"the schema has no column {name!r}")
+        return Schema(
+            tuple(dataclasses.replace(c, **changes) if c.name == name else c for c in self.columns)
+        )
+
+    # --- JSON -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form of the schema."""
+        return {
+            "tabvae_schema": SCHEMA_FORMAT_VERSION,
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Return the schema as JSON text, and write it to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        if path is not None:
+            from tabvae.io import write_text_atomic
+
+            write_text_atomic(Path(path), text)
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Schema:
+        """Validate a JSON-like object against the JSON Schema and build the schema."""
+        validate_schema_document(data)
+        return cls(tuple(Column.from_dict(c) for c in data["columns"]))
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Schema:
+        """Read a schema from a JSON file path, or from JSON text."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            path = Path(source)
+            if not path.is_file():
+                raise SchemaError(f"schema file not found: {path}")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SchemaError(f"cannot read schema file {path}: {exc}") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"the schema is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+    # --- data -------------------------------------------------------------------------------
+    def validate_frame(self, df: pd.DataFrame) -> None:
+        """Check that ``df`` can be modeled with this schema; raise a clear error if not."""
+        check_frame(df)
+        missing = [n for n in self.names if n not in df.columns]
+        if missing:
+            raise SchemaError(f"the schema names columns the data lacks: {missing}")
+        extra = [c for c in df.columns if c not in self.names]
+        if extra:
+            raise SchemaError(
+                f"the data has columns the schema lacks: {extra}; add them to the schema "
+                'or drop them (a schema column can be left out with "exclude": true)'
+            )
+        for column in self.modeled:
+            check_column_values(df[column.name], column.kind)
+
+    def resolve(self, df: pd.DataFrame) -> Schema:
+        """Fill each column's unset fields from the data, for its (possibly edited) kind."""
+        from tabvae.transformers import transformer_class
+
+        self.validate_frame(df)
+        resolved = []
+        for column in self.columns:
+            if column.exclude:
+                resolved.append(column)
+                continue
+            # The data decides dtype and missingness; every other field the user set wins.
+            fields = describe_column(df[column.name], column.kind)
+            fields.update({k: v for k, v in column.to_dict().items() if k not in _DATA_FIELDS})
+            resolved.append(Column.from_dict(fields))
+            transformer_class(column.kind).check_column(resolved[-1])
+        return Schema(tuple(resolved))
+
+
+@cache
+def _json_schema() -> dict[str, Any]:
+    text = resources.files("tabvae").joinpath("schemas/table-schema.v1.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def validate_schema_document(data: Any) -> None:
+    """Validate a JSON-like object against ``table-schema.v1.json``."""
+    validator = jsonschema.Draft202012Validator(_json_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(p) for p in error.absolute_path) or "the document"
+        raise SchemaError(f"invalid schema at {where}: {error.message}")
+
+
+# --- inference ----------------------------------------------------------------------------
+def check_frame(df: Any) -> None:
+    """Raise :class:`DataError` unless ``df`` is a DataFrame tabvae can learn from."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.shape[1] == 0:
+        raise DataError("the table has no columns")
+    if len(df) == 0:
+        raise DataError("the table has no rows")
+    if len(df) < 2:
+        raise DataError("the table has only one row; tabvae needs at least 2 rows to learn from")
+    names = list(df.columns)
+    not_text = [n for n in names if not isinstance(n, str)]
+    if not_text:
+        raise DataError(f"column names must be strings; got {not_text[:5]}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DataError(f"the table has duplicate column names: {duplicates}")
+
+
+def check_column_values(series: pd.Series, kind: str) -> None:
+    """Raise :class:`DataError` for values no transformer can learn from."""
+    if series.isna().all():
+        raise DataError(
+            f"column {series.name!r} is entirely missing; drop it, or mark it "
+            '"exclude": true in the schema'
+        )
+    if kind == "numerical" and dtypes.is_numeric(series):
+        values = dtypes.to_float(series)
+        if np.isinf(values).any():
+            raise DataError(
+                f"column {series.name!r} holds infinite values; replace them with numbers "
+                "or missing values"
+            )
+
+
+def infer_schema(df: pd.DataFrame) -> Schema:
+    """Inspect a DataFrame and return its schema.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table, with string column names and at least two rows.
+
+    Returns
+    -------
+    Schema
+        One :class:`Column` per column of ``df``, in order.
+    """
+    check_frame(df)
+    columns = []
+    for name in df.columns:
+        series = df[name]
+        kind = infer_kind(series)
+        check_column_values(series, kind)
+        columns.append(Column.from_dict(describe_column(series, kind)))
+    return Schema(tuple(columns))
+
+
+def describe_column(series: pd.Series, kind: str) -> dict[str, Any]:
+    """Return the JSON fields of a column of ``kind`` with the values of ``series``."""
+    from tabvae.transformers import transformer_class
+
+    missing = float(series.isna().mean())
+    fields: dict[str, Any] = {
+        "name": series.name,
+        "kind": kind,
+        "dtype": dtypes.dtype_name(series),
+        "nullable": bool(missing > 0),
+        "missing_rate": round(missing, 6),
+    }
+    fields.update(transformer_class(kind).describe(series))
+    return fields
+
+
+def infer_kind(series: pd.Series) -> str:
+    """Decide the kind of one column from its dtype and values."""
+    values = series.dropna()
+    if values.empty:
+        return "constant"
+    if dtypes.is_bool(series):
+        return "boolean"
+    if dtypes.is_datetime(series):
+        return "datetime"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return "categorical"
+    n_unique = values.nunique()
+    if dtypes.is_numeric(series):
+        if n_unique == 1 and not series.isna().any():
+            return "constant"
+        integral = dtypes.is_integral(values)
+        if integral and _looks_like_integer_id(series, n_unique):
+            return "id"
+        if integral and n_unique <= MAX_CODE_LEVELS:
+            return "categorical"
+        return "numerical"
+    if not dtypes.is_text(series):
+        raise DataError(
+            f"column {series.name!r} has dtype {series.dtype}, which tabvae cannot model; "
+            "convert it to numbers, text, booleans or datetimes"
+        )
+    if n_unique == 1 and not series.isna().any():
+        return "constant"
+    if guess_datetime_format(values) is not None:
+        return "datetime"
+    if n_unique == len(series) and len(series) >= MIN_ROWS_FOR_ID:
+        return "id"
+    return "categorical"
+
+
+def _looks_like_integer_id(series: pd.Series, n_unique: int) -> bool:
+    if series.isna().any() or n_unique != len(series) or len(series) < MIN_ROWS_FOR_ID:
+        return False
+    if _ID_NAME.search(str(series.name)):
+        return True
+    # A run of consecutive integers is a row counter, not a measurement.
+    values = series.to_numpy()
+    return bool(values.max() - values.min() + 1 == len(series))
+
+
+def guess_datetime_format(values: pd.Series) -> str | None:
+    """Return the ``strftime`` format every value of a text column parses with, if any."""
+    text = values.astype(str)
+    sample = text.iloc[: min(len(text), 200)]
+    if not sample.str.contains(r"\d[-/.]\d|\d{4}-\d", regex=True).all():
+        return None
+    for fmt in _DATE_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            parsed_all = pd.to_datetime(text, format=fmt, errors="coerce")
+            if parsed_all.notna().all():
+                return fmt
+    return None
+
+
+def schema_kinds_enum() -> list[str]:
+    """The ``kind`` enum of the JSON Schema (kept equal to the transformer registry)."""
+    return list(_json_schema()["$defs"]["column"]["properties"]["kind"]["enum"])
+
+
+def columns_of(schema: Schema, names: Iterable[str]) -> list[Column]:
+    """Return the schema columns named ``names``, with a clear error for unknown names."""
+    unknown = [n for n in names if n not in schema.names]
+    if unknown:
+        raise SchemaError(f"unknown columns: {unknown}; the table has {schema.names}")
+    return [schema[n] for n in names]

@@ -1,0 +1,449 @@
+"""TabularVAE: fit a table, sample synthetic rows, save and load the model."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from sklearn.base import BaseEstimator
+
+from tabvae import (
+    __version__,
+    _backend,  # noqa: F401  (selects the TensorFlow backend)
+)
+from tabvae.errors import DataError, ModelFileError, NotFittedError, SchemaError
+from tabvae.heads import HeadSpec, decode_heads
+from tabvae.model import VAE, input_key
+from tabvae.prior import PRIORS, LatentPrior
+from tabvae.schema import Schema, check_frame, infer_schema
+from tabvae.table import TableTransformer
+
+MODEL_FORMAT = "tabvae-model"
+MODEL_FORMAT_VERSION = 1
+_FILES = ("config.json", "schema.json", "transformers.json", "model.weights.h5")
+_PREDICT_BATCH = 16384
+
+#: ``progress(epoch, epochs, logs)`` is called after every epoch while fitting.
+ProgressCallback = Callable[[int, int, dict[str, float]], None]
+
+
+class TabularVAE(BaseEstimator):
+    """A variational autoencoder for mixed-type tables.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the latent code.
+    hidden : tuple of int
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+    beta : float
+        Weight of the KL divergence against the reconstruction loss.
+    epochs : int
+        Most passes over the training rows; training stops earlier when the validation
+        loss has not improved for ``patience`` epochs.
+    batch_size : int
+        Rows per gradient step.
+    learning_rate : float
+        Adam learning rate.
+    prior : {"gmm", "standard"}
+        Distribution latent codes are drawn from when sampling: a Gaussian mixture fitted to
+        the encoded training rows, or the N(0, I) of the VAE objective.
+    prior_components : int
+        Components of the ``gmm`` prior.
+    tie_weights : bool
+        Let the decoder's hidden layers reuse the transposed encoder kernels.
+    validation_split : float
+        Share of rows held out to decide early stopping (0 trains on all rows for ``epochs``).
+    patience : int
+        Epochs without improvement before training stops.
+    random_state : int, optional
+        Seed of weights, shuffling and sampling: the same seed and data give the same rows.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        hidden: tuple[int, ...] = (256, 256),
+        beta: float = 1.0,
+        epochs: int = 300,
+        batch_size: int = 500,
+        learning_rate: float = 1e-3,
+        prior: str = "gmm",
+        prior_components: int = 10,
+        tie_weights: bool = False,
+        validation_split: float = 0.1,
+        patience: int = 20,
+        random_state: int | None = None,
+    ) -> None:
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.prior = prior
+        self.prior_components = prior_components
+        self.tie_weights = tie_weights
+        self.validation_split = validation_split
+        self.patience = patience
+        self.random_state = random_state
+
+    # --- fitting -----------------------------------------------------------------------------
+    def fit(
+        self,
+        df: pd.DataFrame,
+        schema: Schema | str | Path | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> TabularVAE:
+        """Learn the table.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Training rows.
+        schema : Schema, path or JSON text, optional
+            What each column is; inferred from ``df`` when omitted. Fields an edited schema
+            leaves out are filled from the data.
+        progress : callable, optional
+            Called as ``progress(epoch, epochs, logs)`` after every epoch.
+
+        Returns
+        -------
+        TabularVAE
+            ``self``, fitted.
+        """
+        self._check_params()
+        check_frame(df)
+        if schema is None:
+            schema = infer_schema(df)
+        elif not isinstance(schema, Schema):
+            schema = Schema.from_json(schema)
+        self.schema_ = schema.resolve(df)
+        self.transformer_ = TableTransformer(self.schema_).fit(df)
+        self.heads_ = self.transformer_.heads
+        seed = self._seed()
+        self.model_: VAE | None = None
+        self.history_: dict[str, list[float]] = {}
+        self.prior_ = LatentPrior.standard(self.latent_dim)
+        if self.heads_:
+            blocks = self._model_inputs(self.transformer_.transform(df))
+            self.model_ = self._build_model(seed)
+            self.history_ = self._train(blocks, seed, progress)
+            if self.prior == "gmm":
+                codes = self._posterior_codes(blocks, seed)
+                self.prior_ = LatentPrior.fit_mixture(codes, self.prior_components, seed)
+        self.n_training_rows_ = len(df)
+        self._rng = np.random.default_rng(self.random_state)
+        return self
+
+    def _check_params(self) -> None:
+        if self.prior not in PRIORS:
+            raise SchemaError(f"prior must be one of {PRIORS}, got {self.prior!r}")
+        positive = {"latent_dim": self.latent_dim, "epochs": self.epochs}
+        positive |= {"batch_size": self.batch_size}
+        for name, value in positive.items():
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise DataError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.validation_split < 0.5:
+            raise DataError(f"validation_split must be in [0, 0.5), got {self.validation_split}")
+
+    def _seed(self) -> int:
+        if self.random_state is None:
+            return int(np.random.default_rng().integers(0, 2**31 - 1))
+        return int(self.random_state)
+
+    def _build_model(self, seed: int) -> VAE:
+        model = VAE(
+            self.heads_,
+            latent_dim=int(self.latent_dim),
+            hidden=tuple(int(h) for h in self.hidden),
+            beta=float(self.beta),
+            tie_weights=bool(self.tie_weights),
+            seed=seed,
+        )
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+        return model
+
+    def _model_inputs(self, blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {input_key(i): blocks[h.name] for i, h in enumerate(self.heads_)}
+
+    def _train(
+        self,
+        blocks: dict[str, np.ndarray],
+        seed: int,
+        progress: ProgressCallback | None,
+    ) -> dict[str, list[float]]:
+        n_rows = len(next(iter(blocks.values())))
+        order = np.random.default_rng(seed).permutation(n_rows)
+        n_validation = round(n_rows * self.validation_split)
+        if n_validation < 1 or n_rows - n_validation < 2:
+            n_validation = 0
+        training, validation = order[n_validation:], order[:n_validation]
+        batch_size = int(min(self.batch_size, len(training)))
+
+        def dataset(rows: np.ndarray, shuffle: bool) -> tf.data.Dataset:
+            data = tf.data.Dataset.from_tensor_slices({k: v[rows] for k, v in blocks.items()})
+            if shuffle:
+                data = data.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+            return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+        callbacks: list[keras.callbacks.Callback] = []
+        validation_data = None
+        if n_validation:
+            validation_data = dataset(validation, shuffle=False)
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=self.patience, restore_best_weights=True
+                )
+            )
+        if progress is not None:
+            callbacks.append(_ProgressCallback(progress, int(self.epochs)))
+        history = self.model_.fit(
+            dataset(training, shuffle=True),
+            validation_data=validation_data,
+            epochs=int(self.epochs),
+            callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself, with the seed
+            verbose=0,
+        )
+        return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+    def _posterior_codes(self, blocks: dict[str, np.ndarray], seed: int) -> np.ndarray:
+        """Codes drawn from the encoder over the training rows: the aggregate posterior."""
+        z_mean, z_log_var = self._encode_blocks(blocks)
+        rng = np.random.default_rng(seed)
+        draws = max(1, math.ceil(2000 / len(z_mean)))
+        z_mean, z_log_var = np.tile(z_mean, (draws, 1)), np.tile(z_log_var, (draws, 1))
+        return z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape)
+
+    def _encode_blocks(self, blocks: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        n_rows = len(next(iter(blocks.values())))
+        means, log_vars = [], []
+        for start in range(0, n_rows, _PREDICT_BATCH):
+            batch = {k: v[start : start + _PREDICT_BATCH] for k, v in blocks.items()}
+            z_mean, z_log_var = self.model_.encoder(batch, training=False)
+            means.append(np.asarray(z_mean))
+            log_vars.append(np.asarray(z_log_var))
+        return np.concatenate(means), np.concatenate(log_vars)
+
+    # --- using the model ---------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "transformer_"):
+            raise NotFittedError(
+                "this TabularVAE is not fitted yet; call fit(df) or TabularVAE.load(path) first"
+            )
+
+    def _decode(self, codes: np.ndarray, rng: np.random.Generator | None) -> pd.DataFrame:
+        n_rows = len(codes)
+        values: dict[str, np.ndarray] = {}
+        if self.model_ is not None:
+            parts: dict[str, list[np.ndarray]] = {h.name: [] for h in self.heads_}
+            for start in range(0, n_rows, _PREDICT_BATCH):
+                batch = codes[start : start + _PREDICT_BATCH].astype(np.float32)
+                outputs = self.model_.decoder(batch, training=False)
+                for i, head in enumerate(self.heads_):
+                    parts[head.name].append(np.asarray(outputs[input_key(i)]))
+            params = {name: np.concatenate(blocks) for name, blocks in parts.items()}
+            values = decode_heads(self.heads_, params, rng)
+        rows = self.transformer_.inverse_transform(
+            values, n_rows, rng if rng is not None else np.random.default_rng(0)
+        )
+        return rows[[c.name for c in self.schema_.modeled]]
+
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """Generate synthetic rows.
+
+        Parameters
+        ----------
+        n : int
+            Number of rows, at least 1.
+        seed : int, optional
+            Seed of this draw. Without it, draws follow the model's ``random_state``: a model
+            fitted with the same seed on the same data yields the same sequence of samples.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The training columns (excluded ones left out), in order and with their dtypes.
+        """
+        self._check_fitted()
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise DataError(f"the number of rows to sample must be a positive integer, got {n!r}")
+        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        codes = self.prior_.sample(int(n), rng)
+        return self._decode(codes, rng)
+
+    def _blocks_of(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        if not isinstance(df, pd.DataFrame) or len(df) == 0:
+            raise DataError("expected a pandas DataFrame with at least one row")
+        missing = [c.name for c in self.schema_.modeled if c.name not in df.columns]
+        if missing:
+            raise SchemaError(f"the data lacks columns the model was fitted on: {missing}")
+        return self._model_inputs(self.transformer_.transform(df))
+
+    def encode(self, df: pd.DataFrame) -> np.ndarray:
+        """Latent means of the rows of ``df``, shape ``(n, latent_dim)``."""
+        self._check_fitted()
+        if self.model_ is None:
+            return np.zeros((len(df), int(self.latent_dim)), dtype=np.float32)
+        return self._encode_blocks(self._blocks_of(df))[0]
+
+    def reconstruct(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Encode rows to their latent means and decode the most likely values.
+
+        Id and constant columns keep the input's values: the rows are the same rows.
+        """
+        self._check_fitted()
+        rows = self._decode(self.encode(df), rng=None)
+        for column in self.schema_.modeled:
+            if column.kind in ("id", "constant"):
+                rows[column.name] = df[column.name].to_numpy()
+        return rows
+
+    # --- persistence -------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder, or to a zip file when ``path`` ends in ``.zip``.
+
+        The model holds Keras weights and JSON (configuration, schema, transformer state,
+        latent prior): no pickle and no training row.
+        """
+        self._check_fitted()
+        path = Path(path)
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch) / "model"
+            folder.mkdir()
+            config = {
+                "format": MODEL_FORMAT,
+                "format_version": MODEL_FORMAT_VERSION,
+                "tabvae_version": __version__,
+                "params": _json_params(self.get_params()),
+                "heads": [h.to_dict() for h in self.heads_],
+                "prior": self.prior_.to_dict(),
+                "history": self.history_,
+                "n_training_rows": self.n_training_rows_,
+            }
+            _write_json(folder / "config.json", config)
+            self.schema_.to_json(folder / "schema.json")
+            _write_json(folder / "transformers.json", self.transformer_.get_state())
+            if self.model_ is not None:
+                self.model_.save_weights(folder / "model.weights.h5")
+            if path.suffix.lower() == ".zip":
+                _zip_folder(folder, path)
+            else:
+                _replace_folder(folder, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> TabularVAE:
+        """Load a model written by :meth:`save`."""
+        path = Path(path)
+        if not path.exists():
+            raise ModelFileError(f"no such model: {path}")
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = _unzip(path, Path(scratch)) if path.is_file() else path
+            config = _read_json(folder / "config.json", path)
+            if config.get("format") != MODEL_FORMAT:
+                raise ModelFileError(f"{path} is not a tabvae model")
+            if config.get("format_version") != MODEL_FORMAT_VERSION:
+                raise ModelFileError(
+                    f"{path} has model format {config.get('format_version')}; this tabvae "
+                    f"reads format {MODEL_FORMAT_VERSION}"
+                )
+            try:
+                model = cls(**{k: _param_from_json(k, v) for k, v in config["params"].items()})
+                model.schema_ = Schema.from_dict(_read_json(folder / "schema.json", path))
+                state = _read_json(folder / "transformers.json", path)
+                model.transformer_ = TableTransformer.from_state(model.schema_, state)
+                model.heads_ = [HeadSpec.from_dict(h) for h in config["heads"]]
+                model.prior_ = LatentPrior.from_dict(config["prior"])
+                model.history_ = config.get("history", {})
+                model.n_training_rows_ = int(config.get("n_training_rows", 0))
+            except (KeyError, TypeError, ValueError, SchemaError) as exc:
+                raise ModelFileError(f"{path} is not a valid tabvae model: {exc}") from None
+            model.model_ = None
+            if model.heads_:
+                model.model_ = model._build_model(seed=0)
+                model.model_.build_for()
+                weights = folder / "model.weights.h5"
+                if not weights.is_file():
+                    raise ModelFileError(f"{path} lacks model.weights.h5")
+                try:
+                    model.model_.load_weights(weights)
+                except Exception as exc:  # h5py and Keras raise many types for a bad file
+                    raise ModelFileError(f"cannot read the weights in {path}: {exc}") from None
+        model._rng = np.random.default_rng(model.random_state)
+        return model
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    def __init__(self, progress: ProgressCallback, epochs: int) -> None:
+        super().__init__()
+        self.progress = progress
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.progress(epoch + 1, self.epochs, {k: float(v) for k, v in (logs or {}).items()})
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
+def _param_from_json(name: str, value: Any) -> Any:
+    return tuple(value) if name == "hidden" else value
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _read_json(path: Path, model_path: Path) -> Any:
+    if not path.is_file():
+        raise ModelFileError(f"{model_path} is not a tabvae model (no {path.name})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{model_path} is corrupt: {path.name}: {exc}") from None
+
+
+def _zip_folder(folder: Path, path: Path) -> None:
+    from tabvae.io import atomic_path
+
+    with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w") as archive:
+        for name in _FILES:
+            if (folder / name).exists():
+                archive.write(folder / name, name)
+
+
+def _replace_folder(folder: Path, path: Path) -> None:
+    """Move a finished model folder to ``path``, never over a folder that is not a model."""
+    if path.is_file() or (
+        path.is_dir() and any(path.iterdir()) and not (path / "config.json").exists()
+    ):
+        raise ModelFileError(f"{path} exists and is not a tabvae model; not overwriting it")
+    staging = path.with_name(f".{path.name}.saving")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(folder, staging)
+    shutil.rmtree(path, ignore_errors=True)
+    staging.rename(path)
+
+
+def _unzip(path: Path, scratch: Path) -> Path:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n in _FILES]
+            archive.extractall(scratch, members=names)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelFileError(f"{path} is not a tabvae model: {exc}") from None
+    return scratch

@@ -1,0 +1,254 @@
+"""Numbers and datetimes: a quantile map to a standard normal, plus a missing indicator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+from tabvae import dtypes
+from tabvae.errors import DataError, SchemaError
+from tabvae.heads import HeadSpec
+from tabvae.schema import Column, guess_datetime_format
+from tabvae.transformers.base import ColumnTransformer, register
+
+#: Most knots a quantile map keeps; enough to follow a heavy tail, small in the model file.
+MAX_KNOTS = 1000
+# Probabilities are kept this far from 0 and 1 so the normal scores stay finite (about +-4.9).
+_EDGE = 5e-7
+_MAX_DECIMALS = 6
+
+
+class QuantileMap:
+    """Monotone map of a sample onto a standard normal, and back.
+
+    Skewed, heavy-tailed and zero-inflated numbers all become roughly standard normal, which
+    suits a Gaussian head; the inverse sends any normal score back into the observed range,
+    and a point mass (many zeros) comes back as exactly that value.
+    """
+
+    def __init__(self, knots: np.ndarray | None = None) -> None:
+        self.knots = knots
+
+    def fit(self, values: np.ndarray) -> QuantileMap:
+        """Learn the knots from the finite values of ``values``."""
+        n_knots = int(min(MAX_KNOTS, max(2, len(values))))
+        levels = np.linspace(0.0, 1.0, n_knots)
+        self.knots = np.quantile(values, levels)
+        return self
+
+    @property
+    def levels(self) -> np.ndarray:
+        """Cumulative probabilities of the knots."""
+        return np.linspace(0.0, 1.0, len(self.knots))
+
+    def forward(self, values: np.ndarray) -> np.ndarray:
+        """Normal scores of ``values`` (ties share the middle of their probability range)."""
+        knots, levels = self.knots, self.levels
+        up = np.interp(values, knots, levels)
+        down = 1.0 - np.interp(-values, -knots[::-1], 1.0 - levels[::-1])
+        return ndtri(np.clip(0.5 * (up + down), _EDGE, 1.0 - _EDGE))
+
+    def inverse(self, scores: np.ndarray) -> np.ndarray:
+        """Values of normal ``scores``, inside the fitted range."""
+        return np.interp(ndtr(scores), self.levels, self.knots)
+
+
+class ContinuousTransformer(ColumnTransformer):
+    """Shared layout of number-like columns: a Gaussian value head and a missing head.
+
+    Subclasses convert the column to float64 (``to_numbers``) and back (``from_numbers``).
+    """
+
+    def __init__(self, column: Column) -> None:
+        super().__init__(column)
+        self.quantiles = QuantileMap()
+
+    def to_numbers(self, series: pd.Series) -> np.ndarray:
+        """Float64 values of the column, NaN where missing."""
+        raise NotImplementedError
+
+    def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
+        """The column in its original dtype from float64 values and a missing mask."""
+        raise NotImplementedError
+
+    @property
+    def heads(self) -> list[HeadSpec]:
+        mask = self.missing_head if self.column.nullable else None
+        value = HeadSpec(self.column.name, 1, "gaussian", self.column.loss_weight, mask)
+        return [value, *self.missing_heads()]
+
+    def fit(self, series: pd.Series) -> ContinuousTransformer:
+        numbers = self.to_numbers(series)
+        present = numbers[~np.isnan(numbers)]
+        if present.size == 0:
+            raise DataError(f"column {self.column.name!r} has no values to learn from")
+        self.quantiles.fit(present)
+        return self
+
+    def transform(self, series: pd.Series) -> dict[str, np.ndarray]:
+        numbers = self.to_numbers(series)
+        missing = np.isnan(numbers)
+        # Missing cells get the median score; their loss is masked out anyway.
+        scores = np.where(missing, 0.0, self.quantiles.forward(np.nan_to_num(numbers)))
+        blocks = {self.column.name: scores.astype(np.float32)[:, None]}
+        blocks.update(self.missing_block(series))
+        return blocks
+
+    def inverse_transform(
+        self, values: dict[str, np.ndarray], n_rows: int, rng: np.random.Generator
+    ) -> pd.Series:
+        numbers = self.quantiles.inverse(np.asarray(values[self.column.name])[:, 0])
+        return self.from_numbers(numbers, self.missing_mask(values, n_rows))
+
+    def get_state(self) -> dict[str, Any]:
+        return {"knots": self.quantiles.knots.tolist()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.quantiles = QuantileMap(np.asarray(state["knots"], dtype=np.float64))
+
+
+def count_decimals(values: np.ndarray) -> int | None:
+    """Fewest decimals that represent every value, or None beyond six."""
+    values = values[np.isfinite(values)]
+    for decimals in range(_MAX_DECIMALS + 1):
+        scale = np.maximum(1.0, np.abs(values))
+        if np.all(np.abs(values - np.round(values, decimals)) <= 1e-9 * scale):
+            return decimals
+    return None
+
+
+@register
+class NumericalTransformer(ContinuousTransformer):
+    """Integers and floats, restored with their range, rounding and dtype."""
+
+    kind = "numerical"
+
+    @classmethod
+    def describe(cls, series: pd.Series) -> dict[str, Any]:
+        numbers = dtypes.to_float(series)
+        present = numbers[~np.isnan(numbers)]
+        if present.size == 0:
+            return {}
+        decimals = count_decimals(present)
+        as_int = decimals == 0
+
+        def scalar(value: float) -> float | int:
+            return int(value) if as_int else float(value)
+
+        return {"min": scalar(present.min()), "max": scalar(present.max()), "decimals": decimals}
+
+    @classmethod
+    def check_column(cls, column: Column) -> None:
+        for bound in (column.min, column.max):
+            if bound is not None and not isinstance(bound, int | float):
+                raise SchemaError(f"column {column.name!r}: min and max must be numbers")
+
+    def to_numbers(self, series: pd.Series) -> np.ndarray:
+        if not (dtypes.is_numeric(series) or series.isna().all()):
+            numbers = pd.to_numeric(series, errors="coerce")
+            if numbers.isna().sum() > series.isna().sum():
+                raise DataError(
+                    f"column {self.column.name!r} is numerical in the schema but holds "
+                    "values that are not numbers"
+                )
+        return dtypes.to_float(series)
+
+    def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
+        column = self.column
+        low = -np.inf if column.min is None else column.min
+        high = np.inf if column.max is None else column.max
+        numbers = np.clip(numbers, low, high)
+        if column.decimals is not None:
+            numbers = np.round(numbers, column.decimals)
+        values = np.where(missing, None, numbers)
+        return dtypes.restore(values, column.dtype)
+
+
+# Datetimes are learned as seconds since the epoch, rounded back to the coarsest unit that
+# every training value sits on (whole days, whole seconds), so dates stay dates.
+_UNITS = {"day": 86400.0, "second": 1.0}
+
+
+@register
+class DatetimeTransformer(ContinuousTransformer):
+    """datetime64 columns (naive or with a time zone) and text columns of dates."""
+
+    kind = "datetime"
+
+    def __init__(self, column: Column) -> None:
+        super().__init__(column)
+        self.unit: str | None = None
+
+    @classmethod
+    def describe(cls, series: pd.Series) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        present = series.dropna()
+        if dtypes.is_text(series):
+            fields["datetime_format"] = guess_datetime_format(present)
+        stamps = cls._parse(series, fields.get("datetime_format")).dropna()
+        if len(stamps):
+            fields["min"] = stamps.min().isoformat()
+            fields["max"] = stamps.max().isoformat()
+        return fields
+
+    @staticmethod
+    def _parse(series: pd.Series, fmt: str | None) -> pd.Series:
+        if dtypes.is_datetime(series):
+            return series
+        try:
+            return pd.to_datetime(series, format=fmt)
+        except (ValueError, TypeError) as exc:
+            raise DataError(
+                f"column {series.name!r} is a datetime column but holds values that do "
+                f"not parse as dates ({exc})"
+            ) from None
+
+    def _seconds(self, stamps: pd.Series) -> np.ndarray:
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        nanos = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
+        return np.where(stamps.isna().to_numpy(), np.nan, nanos / 1e9)
+
+    def to_numbers(self, series: pd.Series) -> np.ndarray:
+        return self._seconds(self._parse(series, self.column.datetime_format))
+
+    def fit(self, series: pd.Series) -> DatetimeTransformer:
+        super().fit(series)
+        seconds = self.to_numbers(series)
+        seconds = seconds[~np.isnan(seconds)]
+        self.unit = next(
+            (name for name, size in _UNITS.items() if np.all(np.mod(seconds, size) == 0)), None
+        )
+        return self
+
+    def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
+        column = self.column
+        if self.unit is not None:
+            size = _UNITS[self.unit]
+            numbers = np.round(numbers / size) * size
+        bounds = [pd.Timestamp(b) for b in (column.min, column.max) if b is not None]
+        bounds = [b.tz_convert("UTC").tz_localize(None) if b.tzinfo else b for b in bounds]
+        if len(bounds) == 2:
+            numbers = np.clip(numbers, bounds[0].value / 1e9, bounds[1].value / 1e9)
+        nanos = np.where(missing, 0, np.round(numbers * 1e9)).astype("int64")
+        stamps = pd.Series(pd.to_datetime(nanos, unit="ns")).where(~missing)
+        if column.datetime_format is not None:
+            text = stamps.dt.strftime(column.datetime_format)
+            return dtypes.restore(text.where(~missing, None).to_numpy(object), column.dtype)
+        tz = getattr(pd.api.types.pandas_dtype(column.dtype), "tz", None)
+        if tz is not None:
+            stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
+        try:
+            return stamps.astype(column.dtype)
+        except (TypeError, ValueError):
+            return stamps
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "unit": self.unit}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.unit = state.get("unit")
