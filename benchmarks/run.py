@@ -699,6 +699,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "ram_gb": f"{psutil.virtual_memory().total / 2**30:.1f}",
+        "load_average_at_start": " ".join(f"{load:.2f}" for load in os.getloadavg()),
         "os": platform.platform(),
         "tabvae_commit": commit,
         **versions,

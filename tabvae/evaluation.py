@@ -332,9 +332,10 @@ def pair_trends(
     over the cells of the two-way frequency table; for it, continuous columns are cut into
     ``bins`` quantile bins of the *real* data, and a missing value is a level of its own.
 
-    Unlike SDMetrics' QualityReport (which since 0.2x only scores pairs whose real correlation
-    or association passes a threshold) every pair counts, and bins are quantiles rather than
-    equal widths, so skewed columns are not squeezed into one bin.
+    Unlike SDMetrics' QualityReport (whose version 0.32 scores only the pairs whose real
+    correlation exceeds 0.5 or whose Cramér's V exceeds 0.3, and bins each table by its own
+    equal-width histogram) every pair counts, and the bins are the real data's quantiles, so a
+    skewed column is not squeezed into one bin.
 
     Parameters
     ----------
