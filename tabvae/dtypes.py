@@ -37,8 +37,11 @@ def is_datetime(series: pd.Series) -> bool:
 
 def is_numeric(series: pd.Series) -> bool:
     """True for int / float columns (numpy or nullable), never for booleans."""
-    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-        series.dtype
+    dtype = series.dtype
+    return (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not pd.api.types.is_complex_dtype(dtype)
     )
 
 

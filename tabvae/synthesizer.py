@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -379,7 +380,10 @@ class TabularVAE(BaseEstimator):
                 if not weights.is_file():
                     raise ModelFileError(f"{path} lacks model.weights.h5")
                 try:
-                    model.model_.load_weights(weights)
+                    with warnings.catch_warnings():
+                        # Sampling needs no optimizer state; Keras warns it skips it.
+                        warnings.filterwarnings("ignore", message="Skipping variable loading")
+                        model.model_.load_weights(weights)
                 except Exception as exc:  # h5py and Keras raise many types for a bad file
                     raise ModelFileError(f"cannot read the weights in {path}: {exc}") from None
         model._rng = np.random.default_rng(model.random_state)

@@ -83,21 +83,30 @@ class CategoricalTransformer(ColumnTransformer):
     def fit(self, series: pd.Series) -> CategoricalTransformer:
         codes = self._codes(series)
         counts = np.bincount(codes[codes >= 0], minlength=len(self.column.categories))
-        order = np.argsort(-counts, kind="stable")
+        # Categories the training rows never show get no level: they are never generated.
+        order = [int(i) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
         if len(order) <= MAX_LEVELS:
-            self.kept, self.tail = list(range(len(order))), []
+            self.kept, self.tail = sorted(order), []
         else:
-            self.kept = sorted(order[: MAX_LEVELS - 1].tolist())
-            self.tail = sorted(order[MAX_LEVELS - 1 :].tolist())
+            self.kept = sorted(order[: MAX_LEVELS - 1])
+            self.tail = sorted(order[MAX_LEVELS - 1 :])
         self.tail_counts = [int(counts[i]) for i in self.tail]
         return self
 
     def transform(self, series: pd.Series) -> dict[str, np.ndarray]:
         codes = self._codes(series)
-        level_of_code = np.full(len(self.column.categories), len(self.kept), dtype=np.int64)
+        level_of_code = np.full(len(self.column.categories), -1, dtype=np.int64)
         level_of_code[self.kept] = np.arange(len(self.kept))
+        level_of_code[self.tail] = len(self.kept)
         missing_level = self.width - 1
         levels = np.where(codes >= 0, level_of_code[np.maximum(codes, 0)], missing_level)
+        unseen = levels < 0
+        if unseen.any():
+            examples = pd.unique(series[unseen].astype(str))[:5].tolist()
+            raise DataError(
+                f"column {self.column.name!r} holds values the model never saw in training: "
+                f"{examples}"
+            )
         one_hot = np.zeros((len(series), self.width), dtype=np.float32)
         one_hot[np.arange(len(series)), levels] = 1.0
         return {self.column.name: one_hot}

@@ -16,7 +16,8 @@ from tabvae.transformers.base import ColumnTransformer, register
 
 #: Most knots a quantile map keeps; enough to follow a heavy tail, small in the model file.
 MAX_KNOTS = 1000
-# Probabilities are kept this far from 0 and 1 so the normal scores stay finite (about +-4.9).
+# Probabilities are squeezed this far away from 0 and 1 so normal scores stay finite (about
+# +-4.9); the inverse undoes the squeeze, so the extremes come back exactly.
 _EDGE = 5e-7
 _MAX_DECIMALS = 6
 
@@ -33,10 +34,22 @@ class QuantileMap:
         self.knots = knots
 
     def fit(self, values: np.ndarray) -> QuantileMap:
-        """Learn the knots from the finite values of ``values``."""
-        n_knots = int(min(MAX_KNOTS, max(2, len(values))))
-        levels = np.linspace(0.0, 1.0, n_knots)
-        self.knots = np.quantile(values, levels)
+        """Learn the knots from the finite values of ``values``.
+
+        Interior knots are means of two neighbouring order statistics, never a single row's
+        value, so the saved map does not list the training values (only the range ends).
+        """
+        ordered = np.sort(values)
+        if len(ordered) < 2:
+            self.knots = np.repeat(ordered, 2)
+            return self
+        n_knots = int(min(MAX_KNOTS, max(2, len(ordered) // 2)))
+        below = np.minimum(
+            np.floor(np.linspace(0, len(ordered) - 1, n_knots)).astype(int), len(ordered) - 2
+        )
+        knots = 0.5 * (ordered[below] + ordered[below + 1])
+        knots[0], knots[-1] = ordered[0], ordered[-1]
+        self.knots = knots
         return self
 
     @property
@@ -49,11 +62,12 @@ class QuantileMap:
         knots, levels = self.knots, self.levels
         up = np.interp(values, knots, levels)
         down = 1.0 - np.interp(-values, -knots[::-1], 1.0 - levels[::-1])
-        return ndtri(np.clip(0.5 * (up + down), _EDGE, 1.0 - _EDGE))
+        return ndtri(_EDGE + 0.5 * (up + down) * (1.0 - 2.0 * _EDGE))
 
     def inverse(self, scores: np.ndarray) -> np.ndarray:
         """Values of normal ``scores``, inside the fitted range."""
-        return np.interp(ndtr(scores), self.levels, self.knots)
+        probabilities = np.clip((ndtr(scores) - _EDGE) / (1.0 - 2.0 * _EDGE), 0.0, 1.0)
+        return np.interp(probabilities, self.levels, self.knots)
 
 
 class ContinuousTransformer(ColumnTransformer):

@@ -1,0 +1,58 @@
+"""Shared fixtures: a small mixed-type table and a model fitted on it once per session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_mixed_frame(n_rows: int = 240, seed: int = 0) -> pd.DataFrame:
+    """A table with every kind tabvae knows, missing values and awkward dtypes."""
+    rng = np.random.default_rng(seed)
+    income = rng.lognormal(10, 1, n_rows).round(2)
+    income[rng.random(n_rows) < 0.1] = np.nan
+    capital_gain = np.where(rng.random(n_rows) < 0.8, 0.0, rng.exponential(5000, n_rows).round())
+    city = rng.choice(["Oslo", "Lima", "Pune", "Kyiv"], n_rows).astype(object)
+    city[rng.random(n_rows) < 0.15] = None
+    flag = rng.random(n_rows) < 0.3
+    maybe = pd.array(rng.random(n_rows) < 0.5, dtype="boolean")
+    maybe[rng.random(n_rows) < 0.2] = pd.NA
+    joined = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n_rows), unit="D")
+    visits = pd.array(rng.poisson(20, n_rows), dtype="Int64")
+    visits[rng.random(n_rows) < 0.1] = pd.NA
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n_rows),
+            "age": rng.integers(18, 90, n_rows),
+            "income": income,
+            "capital_gain": capital_gain,
+            "city": city,
+            "plan": pd.Categorical(
+                rng.choice(["basic", "pro", "max"], n_rows),
+                categories=["basic", "pro", "max", "legacy"],
+            ),
+            "rating": rng.integers(1, 6, n_rows),
+            "is_member": flag,
+            "opted_in": maybe,
+            "joined": joined,
+            "signup_day": joined.strftime("%Y-%m-%d"),
+            "visits": visits,
+            "country": "NO",
+            "score": rng.normal(0, 1, n_rows),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def mixed_frame() -> pd.DataFrame:
+    return make_mixed_frame()
+
+
+@pytest.fixture(scope="session")
+def fitted(mixed_frame):
+    from tabvae import TabularVAE
+
+    return TabularVAE(epochs=4, batch_size=64, hidden=(32,), latent_dim=4, random_state=0).fit(
+        mixed_frame
+    )

@@ -1,0 +1,152 @@
+"""The schema layer: inference, JSON round trips, validation and user edits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabvae import DataError, Schema, SchemaError, infer_schema
+from tabvae.schema import schema_kinds_enum
+from tabvae.transformers import KINDS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_inferred_kinds(mixed_frame):
+    kinds = {c.name: c.kind for c in infer_schema(mixed_frame).columns}
+    assert kinds == {
+        "customer_id": "id",
+        "age": "numerical",
+        "income": "numerical",
+        "capital_gain": "numerical",
+        "city": "categorical",
+        "plan": "categorical",
+        "rating": "categorical",
+        "is_member": "boolean",
+        "opted_in": "boolean",
+        "joined": "datetime",
+        "signup_day": "datetime",
+        "visits": "numerical",
+        "country": "constant",
+        "score": "numerical",
+    }
+
+
+def test_inferred_details(mixed_frame):
+    schema = infer_schema(mixed_frame)
+    assert schema["income"].nullable and schema["income"].decimals == 2
+    assert schema["age"].decimals == 0 and schema["age"].min >= 18
+    assert schema["plan"].categories == ["basic", "pro", "max", "legacy"]
+    assert schema["city"].categories == ["Kyiv", "Lima", "Oslo", "Pune"]
+    assert schema["rating"].categories == [1, 2, 3, 4, 5]
+    assert schema["signup_day"].datetime_format == "%Y-%m-%d"
+    assert schema["customer_id"].id_format == {"type": "integer", "start": 1000}
+    assert schema["country"].value == "NO"
+    assert abs(schema["city"].missing_rate - mixed_frame["city"].isna().mean()) < 1e-6
+
+
+def test_json_round_trip(mixed_frame, tmp_path):
+    schema = infer_schema(mixed_frame)
+    path = tmp_path / "schema.json"
+    schema.to_json(path)
+    assert Schema.from_json(path) == schema
+    assert Schema.from_json(path.read_text()) == schema
+
+
+def test_kind_registry_matches_json_schema():
+    assert sorted(schema_kinds_enum()) == sorted(KINDS)
+
+
+def test_packaged_json_schema_is_the_published_one():
+    published = (ROOT / "schemas" / "table-schema.v1.json").read_text()
+    packaged = (ROOT / "tabvae" / "schemas" / "table-schema.v1.json").read_text()
+    assert published == packaged
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"columns": []}, "tabvae_schema"),
+        ({"tabvae_schema": 1, "columns": [{"name": "a", "kind": "colour"}]}, "colour"),
+        ({"tabvae_schema": 1, "columns": [{"kind": "numerical"}]}, "name"),
+        (
+            {
+                "tabvae_schema": 1,
+                "columns": [{"name": "a", "kind": "numerical", "loss_weight": -1}],
+            },
+            "loss_weight",
+        ),
+    ],
+)
+def test_invalid_schema_documents(document, message):
+    with pytest.raises(SchemaError, match=message):
+        Schema.from_dict(document)
+
+
+def test_invalid_json_text():
+    with pytest.raises(SchemaError, match="not valid JSON"):
+        Schema.from_json("{not json")
+
+
+def test_schema_naming_a_column_the_data_lacks(mixed_frame):
+    schema = infer_schema(mixed_frame)
+    document = schema.to_dict()
+    document["columns"].append({"name": "ghost", "kind": "numerical"})
+    with pytest.raises(SchemaError, match="ghost"):
+        Schema.from_dict(document).resolve(mixed_frame)
+
+
+def test_edited_schema_fills_missing_fields(mixed_frame):
+    document = {
+        "tabvae_schema": 1,
+        "columns": [
+            {"name": c, "kind": "categorical"}
+            if c == "age"
+            else infer_schema(mixed_frame)[c].to_dict()
+            for c in mixed_frame.columns
+        ],
+    }
+    resolved = Schema.from_dict(json.loads(json.dumps(document))).resolve(mixed_frame)
+    assert resolved["age"].kind == "categorical"
+    assert resolved["age"].dtype == "int64"
+    assert set(resolved["age"].categories) == set(mixed_frame["age"].unique().tolist())
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame(), "no columns"),
+        (pd.DataFrame({"a": []}), "no rows"),
+        (pd.DataFrame({"a": [1.0]}), "one row"),
+        (pd.DataFrame([[1, 2], [3, 4]], columns=["a", "a"]), "duplicate"),
+        (pd.DataFrame({"a": [1.0, 2.0], "b": [None, None]}), "entirely missing"),
+        (pd.DataFrame({"a": [1.0, np.inf, 3.0]}), "infinite"),
+        (pd.DataFrame({0: [1.0, 2.0]}), "strings"),
+        (pd.DataFrame({"a": [1 + 1j, 2j]}), "cannot model"),
+    ],
+)
+def test_frames_that_cannot_be_learned(frame, message):
+    with pytest.raises(DataError, match=message):
+        infer_schema(frame)
+
+
+def test_edge_kinds():
+    frame = pd.DataFrame(
+        {
+            "one_level": ["x", "x", None, "x"],
+            "constant_number": [3, 3, 3, 3],
+            "words_as_bools": [True, False, None, True],
+            "stamps_tz": pd.date_range("2024-01-01", periods=4, freq="h", tz="Europe/Oslo"),
+        }
+    )
+    kinds = {c.name: c.kind for c in infer_schema(frame).columns}
+    assert kinds == {
+        "one_level": "categorical",
+        "constant_number": "constant",
+        "words_as_bools": "boolean",
+        "stamps_tz": "datetime",
+    }

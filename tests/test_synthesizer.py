@@ -1,0 +1,162 @@
+"""TabularVAE: what a user relies on when fitting, sampling, saving and loading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabvae import DataError, ModelFileError, NotFittedError, Schema, TabularVAE, infer_schema
+
+SMALL = {"epochs": 3, "batch_size": 64, "hidden": (32,), "latent_dim": 4}
+
+
+def test_sample_keeps_columns_order_and_dtypes(fitted, mixed_frame):
+    synthetic = fitted.sample(500, seed=1)
+    assert list(synthetic.columns) == list(mixed_frame.columns)
+    assert synthetic.dtypes.to_dict() == mixed_frame.dtypes.to_dict()
+    assert len(synthetic) == 500 and isinstance(synthetic.index, pd.RangeIndex)
+
+
+def test_sample_invents_no_categories(fitted, mixed_frame):
+    synthetic = fitted.sample(500, seed=2)
+    for name in ["city", "rating", "plan"]:
+        assert set(synthetic[name].dropna()) <= set(mixed_frame[name].dropna())
+    assert list(synthetic["plan"].cat.categories) == list(mixed_frame["plan"].cat.categories)
+    assert synthetic["signup_day"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+    assert synthetic["customer_id"].is_unique
+    assert (synthetic["country"] == "NO").all()
+
+
+def test_sample_stays_in_range_and_reproduces_gaps(fitted, mixed_frame):
+    synthetic = fitted.sample(2000, seed=3)
+    for name in ["age", "income", "capital_gain", "score"]:
+        assert synthetic[name].min() >= mixed_frame[name].min()
+        assert synthetic[name].max() <= mixed_frame[name].max()
+    for name in ["income", "city", "opted_in", "visits"]:
+        assert synthetic[name].isna().any(), name
+    for name in ["age", "score", "is_member", "plan"]:
+        assert not synthetic[name].isna().any(), name
+    assert (synthetic["income"].dropna() == synthetic["income"].dropna().round(2)).all()
+
+
+def test_same_seed_same_rows(mixed_frame, fitted):
+    again = TabularVAE(**fitted.get_params()).fit(mixed_frame)
+    pd.testing.assert_frame_equal(fitted.sample(300, seed=5), again.sample(300, seed=5))
+    assert not fitted.sample(300, seed=5).equals(fitted.sample(300, seed=6))
+
+
+@pytest.mark.parametrize("name", ["model", "model.zip"])
+def test_save_load_gives_the_same_samples(fitted, tmp_path, name):
+    path = fitted.save(tmp_path / name)
+    loaded = TabularVAE.load(path)
+    pd.testing.assert_frame_equal(fitted.sample(200, seed=9), loaded.sample(200, seed=9))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.schema_ == fitted.schema_
+
+
+def test_saved_model_holds_no_pickle_and_no_rows(fitted, mixed_frame, tmp_path):
+    path = fitted.save(tmp_path / "model")
+    names = sorted(p.name for p in path.iterdir())
+    assert names == ["config.json", "model.weights.h5", "schema.json", "transformers.json"]
+    text = "".join((path / n).read_text() for n in names if n.endswith(".json"))
+    # Scores are unique per row; apart from the range ends none may appear in the model.
+    scores = mixed_frame["score"].sort_values().iloc[1:-1]
+    assert not any(repr(float(value)) in text for value in scores)
+    assert repr(float(mixed_frame["score"].max())) in text  # the check can see a value
+
+
+def test_encode_and_reconstruct(fitted, mixed_frame):
+    codes = fitted.encode(mixed_frame)
+    assert codes.shape == (len(mixed_frame), 4)
+    rebuilt = fitted.reconstruct(mixed_frame)
+    assert list(rebuilt.columns) == list(mixed_frame.columns)
+    assert rebuilt["customer_id"].tolist() == mixed_frame["customer_id"].tolist()
+    pd.testing.assert_frame_equal(rebuilt, fitted.reconstruct(mixed_frame))
+
+
+def test_unfitted_model_says_so():
+    with pytest.raises(NotFittedError, match="fit"):
+        TabularVAE().sample(5)
+
+
+@pytest.mark.parametrize("n", [0, -3, 2.5, "ten"])
+def test_bad_row_counts(fitted, n):
+    with pytest.raises(DataError, match="positive integer"):
+        fitted.sample(n)
+
+
+def test_schema_edits_are_honoured(mixed_frame):
+    schema = infer_schema(mixed_frame)
+    schema = schema.replace("score", exclude=True).replace("age", kind="categorical")
+    schema = schema.replace("income", loss_weight=3.0)
+    model = TabularVAE(**SMALL, random_state=1).fit(mixed_frame, schema=schema)
+    synthetic = model.sample(100, seed=0)
+    assert "score" not in synthetic.columns
+    assert model.schema_["age"].kind == "categorical"
+    assert set(synthetic["age"]) <= set(mixed_frame["age"])
+    weights = {h.name: h.weight for h in model.heads_}
+    assert weights["income"] == 3.0 and weights["age"] == 1.0
+
+
+def test_schema_from_json_path(mixed_frame, tmp_path):
+    path = tmp_path / "schema.json"
+    infer_schema(mixed_frame).replace("city", exclude=True).to_json(path)
+    model = TabularVAE(**SMALL, random_state=1).fit(mixed_frame, schema=path)
+    assert "city" not in model.sample(10).columns
+    assert isinstance(model.schema_, Schema)
+
+
+def test_tied_weights_are_really_shared(mixed_frame):
+    model = TabularVAE(**{**SMALL, "hidden": (16, 8)}, tie_weights=True, random_state=0)
+    model.fit(mixed_frame)
+    encoder, decoder = model.model_.encoder, model.model_.decoder
+    tied = [decoder.get_layer("decoder_0"), decoder.get_layer("decoder_1")]
+    assert tied[0].tied_kernel is encoder.get_layer("z_mean").kernel
+    assert tied[1].tied_kernel is encoder.get_layer("encoder_1").kernel
+    # The decoder owns only biases for its hidden layers.
+    assert [w.shape for w in tied[0].weights] == [(8,)]
+    untied = TabularVAE(**{**SMALL, "hidden": (16, 8)}, random_state=0).fit(mixed_frame)
+    saved = len(untied.model_.trainable_weights) - len(model.model_.trainable_weights)
+    assert saved == 2  # two kernels fewer
+    # Changing the encoder kernel changes what the decoder computes.
+    z = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    before = np.asarray(decoder(z)["h0"])
+    kernel = encoder.get_layer("z_mean").kernel
+    kernel.assign(kernel + 1.0)
+    assert not np.allclose(before, np.asarray(decoder(z)["h0"]))
+
+
+def test_tables_with_nothing_to_learn_still_sample():
+    frame = pd.DataFrame({"id": [f"u{i:03d}" for i in range(30)], "flag": ["y"] * 30})
+    synthetic = TabularVAE(**SMALL).fit(frame).sample(5)
+    assert synthetic["id"].is_unique and (synthetic["flag"] == "y").all()
+
+
+def test_one_category_and_constant_columns_are_served():
+    frame = pd.DataFrame({"only": ["a"] * 40, "n": np.arange(40) % 7 * 1.5, "c": [None, "b"] * 20})
+    synthetic = TabularVAE(**SMALL, random_state=0).fit(frame).sample(50)
+    assert (synthetic["only"] == "a").all()
+    assert set(synthetic["c"].dropna()) <= {"b"}
+
+
+def test_loading_something_that_is_not_a_model(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model"):
+        TabularVAE.load(tmp_path / "nothing")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ModelFileError, match="not a tabvae model"):
+        TabularVAE.load(tmp_path / "folder")
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="not a tabvae model"):
+        TabularVAE.load(tmp_path / "junk.zip")
+
+
+def test_loading_a_corrupt_model(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model")
+    (path / "model.weights.h5").write_bytes(b"\x00" * 100)
+    with pytest.raises(ModelFileError, match="weights"):
+        TabularVAE.load(path)
+    fitted.save(path)
+    (path / "config.json").write_text("{")
+    with pytest.raises(ModelFileError, match="corrupt"):
+        TabularVAE.load(path)
