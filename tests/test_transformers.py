@@ -60,7 +60,7 @@ def test_ids_are_unique_and_of_the_same_form():
         {
             "n": np.arange(5, 45),
             "code": [f"AB-{i:05d}" for i in range(40)],
-            "uuid": ["123e4567-e89b-42d3-a456-4266141740%02d" % i for i in range(40)],
+            "uuid": [f"123e4567-e89b-42d3-a456-4266141740{i:02d}" for i in range(40)],
             "token": [f"x{i}q{i * 7}z" for i in range(40)],
         }
     )
