@@ -207,24 +207,32 @@ def demo(output_dir: Path, epochs: int | None, seed: int) -> None:
 
 
 class _epoch_bar:
-    """A click progress bar over epochs, usable as a ``progress`` callback."""
+    """A click progress bar over epochs, usable as a ``progress`` callback.
+
+    The bar appears with the first finished epoch, so an error in the data is the only
+    thing a user sees when fitting cannot start.
+    """
 
     def __init__(self, epochs: int) -> None:
-        self.bar = click.progressbar(
-            length=epochs, label="Training", file=sys.stderr, item_show_func=lambda loss: loss
-        )
+        self.epochs = epochs
+        self.bar: Any = None
         self.done = 0
 
-    def __enter__(self) -> Callable[[int, int, dict[str, float]], None]:
-        self.bar.__enter__()
+    def __enter__(self) -> _epoch_bar:
         return self
 
     def __call__(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=self.epochs, label="Training", file=sys.stderr,
+                                         item_show_func=lambda text: text)
+            self.bar.__enter__()
         loss = logs.get("val_loss", logs.get("loss"))
         self.bar.update(epoch - self.done, f"loss {loss:.3f}" if loss is not None else None)
         self.done = epoch
 
     def __exit__(self, *exc: object) -> None:
+        if self.bar is None:
+            return
         if exc[0] is None:
             self.bar.update(self.bar.length - self.done)
         self.bar.__exit__(*exc)

@@ -48,6 +48,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     try:
         if fmt == "csv":
             sep = "\t" if str(path).lower().endswith(".tsv") else ","
+            # pandas silently renames a repeated header to "name.1"; a user should know.
+            header = pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0].astype(str)
+            repeated = sorted(set(header[header.duplicated()]))
+            if repeated:
+                raise DataError(f"{path} has duplicate column names: {repeated}")
             return pd.read_csv(path, sep=sep)
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
