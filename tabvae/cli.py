@@ -97,6 +97,12 @@ def schema_infer(data: Path, output: Path | None) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Rows per gradient step.")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Size of the latent code.")
 @click.option("--beta", type=click.FloatRange(min=0), help="Weight of the KL term.")
+@click.option(
+    "--condition-on",
+    multiple=True,
+    metavar="COLUMN",
+    help="Condition column (repeatable): lets sample, transfer and impute fix its values.",
+)
 @click.option("--seed", type=int, help="Random seed, for reproducible models.")
 @user_errors
 def fit(
@@ -107,6 +113,7 @@ def fit(
     batch_size: int | None,
     latent_dim: int | None,
     beta: float | None,
+    condition_on: tuple[str, ...],
     seed: int | None,
 ) -> None:
     """Fit a model to a CSV or Parquet table and save it.
@@ -114,6 +121,7 @@ def fit(
     \b
     Example:
       tabvae fit people.csv -o model --epochs 200 --seed 0
+      tabvae fit churn.csv -o model --condition-on churn --condition-on contract
     """
     from tabvae.io import read_table
     from tabvae.synthesizer import TabularVAE
@@ -124,6 +132,7 @@ def fit(
         "latent_dim": latent_dim,
         "beta": beta,
         "random_state": seed,
+        "condition_on": list(condition_on) or None,
     }
     table = read_table(data)
     model = TabularVAE(**{k: v for k, v in options.items() if v is not None})
@@ -147,22 +156,99 @@ def fit(
     type=click.Path(path_type=Path),
     help="Output .csv or .parquet file (written atomically).",
 )
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="Give every row this value (repeatable; needs a model fitted with --condition-on).",
+)
 @click.option("--seed", type=int, help="Random seed of this draw.")
 @user_errors
-def sample(model_path: Path, n_rows: int, output: Path, seed: int | None) -> None:
+def sample(
+    model_path: Path, n_rows: int, output: Path, where: tuple[str, ...], seed: int | None
+) -> None:
     """Write synthetic rows from a saved model.
 
     \b
     Example:
       tabvae sample model -n 1000 -o synthetic.parquet --seed 1
+      tabvae sample model -n 5000 -o churned.csv --where churn=Yes --where contract="Two year"
     """
+    from tabvae.conditions import parse_assignments
     from tabvae.io import table_format, write_table
     from tabvae.synthesizer import TabularVAE
 
     table_format(output)  # a bad extension fails before the model loads
-    rows = TabularVAE.load(model_path).sample(n_rows, seed=seed)
+    model = TabularVAE.load(model_path)
+    conditions = parse_assignments(model.schema_, list(where)) if where else None
+    rows = model.sample(n_rows, seed=seed, conditions=conditions)
     write_table(rows, output)
     click.echo(f"Wrote {len(rows)} synthetic rows to {output}", err=True)
+
+
+OUTPUT_TABLE = click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output .csv or .parquet file (written atomically).",
+)
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    metavar="COLUMN=VALUE",
+    help="New value of a condition column (repeatable).",
+)
+@OUTPUT_TABLE
+@user_errors
+def transfer(model_path: Path, data: Path, assignments: tuple[str, ...], output: Path) -> None:
+    """Rewrite the rows of DATA under new condition values ("this row, but ...").
+
+    \b
+    Example:
+      tabvae transfer model customers.csv --set contract="Two year" -o what_if.csv
+    """
+    from tabvae.conditions import parse_assignments
+    from tabvae.io import read_table, table_format, write_table
+    from tabvae.synthesizer import TabularVAE
+
+    table_format(output)
+    model = TabularVAE.load(model_path)
+    changes = parse_assignments(model.schema_, list(assignments))
+    rows = model.transfer(read_table(data), set=changes)
+    write_table(rows, output)
+    click.echo(f"Wrote {len(rows)} transferred rows to {output}", err=True)
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@OUTPUT_TABLE
+@click.option("--seed", type=int, help="Random seed of the fills.")
+@user_errors
+def impute(model_path: Path, data: Path, output: Path, seed: int | None) -> None:
+    """Fill the missing cells of DATA from the model; known cells stay as they are.
+
+    \b
+    Example:
+      tabvae impute model survey_with_gaps.csv -o survey_filled.csv --seed 0
+    """
+    from tabvae.io import read_table, table_format, write_table
+    from tabvae.synthesizer import TabularVAE
+
+    table_format(output)
+    table = read_table(data)
+    rows = TabularVAE.load(model_path).impute(table, seed=seed)
+    write_table(rows, output)
+    gaps = int(table.isna().sum().sum())
+    click.echo(f"Filled {gaps} missing cells; wrote {len(rows)} rows to {output}", err=True)
 
 
 @main.command()
@@ -223,8 +309,12 @@ class _epoch_bar:
 
     def __call__(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
         if self.bar is None:
-            self.bar = click.progressbar(length=self.epochs, label="Training", file=sys.stderr,
-                                         item_show_func=lambda text: text)
+            self.bar = click.progressbar(
+                length=self.epochs,
+                label="Training",
+                file=sys.stderr,
+                item_show_func=lambda text: text,
+            )
             self.bar.__enter__()
         loss = logs.get("val_loss", logs.get("loss"))
         self.bar.update(epoch - self.done, f"loss {loss:.3f}" if loss is not None else None)

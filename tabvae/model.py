@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -19,21 +20,44 @@ def input_key(index: int) -> str:
     return f"h{index}"
 
 
-def _dense(units: int, activation: str | None, seed: int, name: str) -> keras.layers.Dense:
+def condition_key(index: int) -> str:
+    """Keras name of condition input ``index``."""
+    return f"c{index}"
+
+
+LATENT_KEY = "z"
+
+
+def _dense(
+    units: int, activation: str | None, seed: int, name: str, use_bias: bool = True
+) -> keras.layers.Dense:
     return keras.layers.Dense(
         units,
         activation=activation,
+        use_bias=use_bias,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
         name=name,
     )
 
 
+def _inputs(specs: list[HeadSpec], key: Callable[[int], str]) -> dict[str, Any]:
+    return {key(i): keras.Input((s.width,), name=key(i)) for i, s in enumerate(specs)}
+
+
+def _joined(tensors: list[Any]) -> Any:
+    return tensors[0] if len(tensors) == 1 else keras.layers.Concatenate()(tensors)
+
+
 def build_encoder(
-    heads: list[HeadSpec], hidden: tuple[int, ...], latent_dim: int, seed: int
+    heads: list[HeadSpec],
+    hidden: tuple[int, ...],
+    latent_dim: int,
+    seed: int,
+    conditions: list[HeadSpec] | None = None,
 ) -> keras.Model:
-    """Encoder: one input per head, concatenated, an MLP, then ``z_mean`` and ``z_log_var``."""
-    inputs = {input_key(i): keras.Input((h.width,), name=input_key(i)) for i, h in enumerate(heads)}
-    x = keras.layers.Concatenate(name="concat")(list(inputs.values()))
+    """Encoder: one input per head (and condition), concatenated, an MLP, then the code."""
+    inputs = _inputs(heads, input_key) | _inputs(conditions or [], condition_key)
+    x = _joined(list(inputs.values()))
     for depth, units in enumerate(hidden):
         x = _dense(units, "relu", seed + depth, f"encoder_{depth}")(x)
     z_mean = _dense(latent_dim, None, seed + 100, "z_mean")(x)
@@ -47,28 +71,38 @@ def build_decoder(
     latent_dim: int,
     seed: int,
     tied_to: keras.Model | None = None,
+    conditions: list[HeadSpec] | None = None,
 ) -> keras.Model:
-    """Decoder: the encoder's hidden sizes in reverse, then one output head per spec.
+    """Decoder: the code (and conditions), the encoder's widths in reverse, one head per spec.
 
     With ``tied_to`` (an encoder), each hidden layer uses the transpose of the encoder layer
     it mirrors: the first reuses ``z_mean``'s kernel, the next the last encoder layer's, ...
+    Conditions enter the first layer through a kernel of their own.
     """
-    z = keras.Input((latent_dim,), name="z")
-    x = z
+    z = keras.Input((latent_dim,), name=LATENT_KEY)
+    condition_inputs = _inputs(conditions or [], condition_key)
+    condition = _joined(list(condition_inputs.values())) if condition_inputs else None
     mirrored = ["z_mean", *[f"encoder_{d}" for d in range(len(hidden) - 1, 0, -1)]]
+    x = z
     for depth, units in enumerate(reversed(hidden)):
         name = f"decoder_{depth}"
-        if tied_to is not None:
-            x = TiedDense(tied_to.get_layer(mirrored[depth]), "relu", name=name)(x)
-        else:
+        if tied_to is None:
+            if depth == 0 and condition is not None:
+                x = keras.layers.Concatenate()([x, condition])
             x = _dense(units, "relu", seed + 200 + depth, name)(x)
+            continue
+        tied = TiedDense(tied_to.get_layer(mirrored[depth]), None, name=name)(x)
+        if depth == 0 and condition is not None:
+            own = _dense(units, None, seed + 250, f"{name}_condition", use_bias=False)
+            tied = keras.layers.Add()([tied, own(condition)])
+        x = keras.layers.Activation("relu")(tied)
     outputs = {
         input_key(i): _dense(
             head_loss(h.loss).output_width(h.width), None, seed + 300 + i, f"head_{i}"
         )(x)
         for i, h in enumerate(heads)
     }
-    return keras.Model(z, outputs, name="decoder")
+    return keras.Model({LATENT_KEY: z} | condition_inputs, outputs, name="decoder")
 
 
 class VAE(keras.Model):
@@ -87,14 +121,22 @@ class VAE(keras.Model):
         beta: float = 1.0,
         tie_weights: bool = False,
         seed: int = 0,
+        conditions: list[HeadSpec] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.heads = list(heads)
+        self.conditions = list(conditions or [])
         self.latent_dim = latent_dim
-        self.encoder = build_encoder(self.heads, tuple(hidden), latent_dim, seed)
+        hidden = tuple(hidden)
+        self.encoder = build_encoder(self.heads, hidden, latent_dim, seed, self.conditions)
         self.decoder = build_decoder(
-            self.heads, tuple(hidden), latent_dim, seed, self.encoder if tie_weights else None
+            self.heads,
+            hidden,
+            latent_dim,
+            seed,
+            self.encoder if tie_weights else None,
+            self.conditions,
         )
         self.kl = KLDivergence(beta, name="kl_divergence")
         self.reparameterize = Reparameterize(seed + 1000, name="reparameterize")
@@ -112,7 +154,12 @@ class VAE(keras.Model):
     def call(self, inputs: dict[str, Any], training: bool | None = None) -> dict[str, Any]:
         z_mean, z_log_var = self.kl(self.encoder(inputs, training=training))
         z = self.reparameterize([z_mean, z_log_var], training=training)
-        return self.decoder(z, training=training)
+        return self.decoder(self.decoder_inputs(z, inputs), training=training)
+
+    def decoder_inputs(self, z: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The decoder's inputs: the code and the condition blocks of ``inputs``."""
+        keys = [condition_key(i) for i in range(len(self.conditions))]
+        return {LATENT_KEY: z} | {key: inputs[key] for key in keys}
 
     def reconstruction_loss(self, targets: dict[str, Any], outputs: dict[str, Any]) -> Any:
         """Weighted sum of the heads' losses, per example (shape ``(batch,)``)."""
@@ -152,5 +199,8 @@ class VAE(keras.Model):
         """Create every variable by running one dummy row (needed before loading weights)."""
         dummy = {
             input_key(i): np.zeros((1, h.width), dtype=np.float32) for i, h in enumerate(self.heads)
+        } | {
+            condition_key(i): np.zeros((1, c.width), dtype=np.float32)
+            for i, c in enumerate(self.conditions)
         }
         self(dummy, training=False)

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,14 @@ from tabvae import (
     __version__,
     _backend,  # noqa: F401  (selects the TensorFlow backend)
 )
+from tabvae.conditions import ConditionTable, check_condition_columns, conditions_frame
 from tabvae.errors import DataError, ModelFileError, NotFittedError, SchemaError
 from tabvae.heads import HeadSpec, decode_heads
-from tabvae.model import VAE, input_key
+from tabvae.model import LATENT_KEY, VAE, condition_key, input_key
 from tabvae.prior import PRIORS, LatentPrior
 from tabvae.schema import Schema, check_frame, infer_schema
 from tabvae.table import TableTransformer
+from tabvae.transformers import ColumnTransformer
 
 MODEL_FORMAT = "tabvae-model"
 MODEL_FORMAT_VERSION = 1
@@ -67,6 +69,9 @@ class TabularVAE(BaseEstimator):
         Share of rows held out to decide early stopping (0 trains on all rows for ``epochs``).
     patience : int
         Epochs without improvement before training stops.
+    condition_on : list of str, optional
+        Columns (categorical, boolean, numerical or datetime) fed to both encoder and
+        decoder, so rows can be generated given their values (a conditional VAE).
     random_state : int, optional
         Seed of weights, shuffling and sampling: the same seed and data give the same rows.
     """
@@ -84,6 +89,7 @@ class TabularVAE(BaseEstimator):
         tie_weights: bool = False,
         validation_split: float = 0.1,
         patience: int = 20,
+        condition_on: list[str] | tuple[str, ...] | None = None,
         random_state: int | None = None,
     ) -> None:
         self.latent_dim = latent_dim
@@ -97,6 +103,7 @@ class TabularVAE(BaseEstimator):
         self.tie_weights = tie_weights
         self.validation_split = validation_split
         self.patience = patience
+        self.condition_on = condition_on
         self.random_state = random_state
 
     # --- fitting -----------------------------------------------------------------------------
@@ -131,8 +138,13 @@ class TabularVAE(BaseEstimator):
         elif not isinstance(schema, Schema):
             schema = Schema.from_json(schema)
         self.schema_ = schema.resolve(df)
+        condition_names = list(self.condition_on or [])
+        check_condition_columns(condition_names, self.schema_.modeled)
         self.transformer_ = TableTransformer(self.schema_).fit(df)
-        self.heads_ = self.transformer_.heads
+        self._split_heads(condition_names)
+        self.conditions_: ConditionTable | None = None
+        if condition_names:
+            self.conditions_ = ConditionTable.fit(df, self._condition_transformers())
         seed = self._seed()
         self.model_: VAE | None = None
         self.history_: dict[str, list[float]] = {}
@@ -172,12 +184,27 @@ class TabularVAE(BaseEstimator):
             beta=float(self.beta),
             tie_weights=bool(self.tie_weights),
             seed=seed,
+            conditions=self.condition_heads_,
         )
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         return model
 
+    def _split_heads(self, condition_names: list[str]) -> None:
+        """Output heads of the generated columns; condition inputs of the condition columns."""
+        self.heads_ = []
+        self.condition_heads_ = []
+        for transformer in self.transformer_.transformers_:
+            is_condition = transformer.column.name in condition_names
+            (self.condition_heads_ if is_condition else self.heads_).extend(transformer.heads)
+
+    def _condition_transformers(self) -> list[ColumnTransformer]:
+        names = set(self.condition_on or [])
+        return [t for t in self.transformer_.transformers_ if t.column.name in names]
+
     def _model_inputs(self, blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {input_key(i): blocks[h.name] for i, h in enumerate(self.heads_)}
+        inputs = {input_key(i): blocks[h.name] for i, h in enumerate(self.heads_)}
+        conditions = {condition_key(i): blocks[c.name] for i, c in enumerate(self.condition_heads_)}
+        return inputs | conditions
 
     def _train(
         self,
@@ -245,33 +272,65 @@ class TabularVAE(BaseEstimator):
                 "this TabularVAE is not fitted yet; call fit(df) or TabularVAE.load(path) first"
             )
 
-    def _decode(self, codes: np.ndarray, rng: np.random.Generator | None) -> pd.DataFrame:
-        n_rows = len(codes)
-        values: dict[str, np.ndarray] = {}
-        if self.model_ is not None:
-            parts: dict[str, list[np.ndarray]] = {h.name: [] for h in self.heads_}
-            for start in range(0, n_rows, _PREDICT_BATCH):
-                batch = codes[start : start + _PREDICT_BATCH].astype(np.float32)
-                outputs = self.model_.decoder(batch, training=False)
-                for i, head in enumerate(self.heads_):
-                    parts[head.name].append(np.asarray(outputs[input_key(i)]))
-            params = {name: np.concatenate(blocks) for name, blocks in parts.items()}
-            values = decode_heads(self.heads_, params, rng)
+    def _decoder_params(
+        self, codes: np.ndarray, conditions: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Predicted parameters of every output head for latent codes and condition blocks."""
+        parts: dict[str, list[np.ndarray]] = {h.name: [] for h in self.heads_}
+        for start in range(0, len(codes), _PREDICT_BATCH):
+            window = slice(start, start + _PREDICT_BATCH)
+            inputs = {LATENT_KEY: codes[window].astype(np.float32)} | {
+                condition_key(i): conditions[c.name][window]
+                for i, c in enumerate(self.condition_heads_)
+            }
+            outputs = self.model_.decoder(inputs, training=False)
+            for i, head in enumerate(self.heads_):
+                parts[head.name].append(np.asarray(outputs[input_key(i)]))
+        return {name: np.concatenate(blocks) for name, blocks in parts.items()}
+
+    def _rows(
+        self,
+        params: dict[str, np.ndarray],
+        conditions: dict[str, np.ndarray],
+        n_rows: int,
+        rng: np.random.Generator | None,
+    ) -> pd.DataFrame:
+        """Decode head parameters (draws, or modes without ``rng``) into a DataFrame."""
+        values = decode_heads(self.heads_, params, rng) if params else {}
         rows = self.transformer_.inverse_transform(
-            values, n_rows, rng if rng is not None else np.random.default_rng(0)
+            values | conditions, n_rows, rng if rng is not None else np.random.default_rng(0)
         )
         return rows[[c.name for c in self.schema_.modeled]]
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+    def _decode(
+        self,
+        codes: np.ndarray,
+        rng: np.random.Generator | None,
+        conditions: dict[str, np.ndarray] | None = None,
+    ) -> pd.DataFrame:
+        conditions = conditions or {}
+        params = self._decoder_params(codes, conditions) if self.model_ is not None else {}
+        return self._rows(params, conditions, len(codes), rng)
+
+    def sample(
+        self,
+        n: int | None = None,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
         """Generate synthetic rows.
 
         Parameters
         ----------
         n : int
-            Number of rows, at least 1.
+            Number of rows, at least 1. May be left out when ``conditions`` is a DataFrame.
         seed : int, optional
             Seed of this draw. Without it, draws follow the model's ``random_state``: a model
             fitted with the same seed on the same data yields the same sequence of samples.
+        conditions : mapping or DataFrame, optional
+            For a model fitted with ``condition_on``: values every row must carry
+            (``{"churn": "Yes"}``), or one row of values per wanted row. Condition columns
+            left out are drawn from their training frequencies given the asked ones.
 
         Returns
         -------
@@ -279,11 +338,40 @@ class TabularVAE(BaseEstimator):
             The training columns (excluded ones left out), in order and with their dtypes.
         """
         self._check_fitted()
+        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        asked = None
+        if conditions is not None:
+            asked = conditions_frame(conditions, n)
+            self._check_condition_names(list(asked.columns))
+            n = len(asked)
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise DataError(f"the number of rows to sample must be a positive integer, got {n!r}")
-        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        condition_blocks = {}
+        if self.conditions_ is not None:
+            condition_blocks = self._condition_blocks(self.conditions_.draw(int(n), rng, asked))
         codes = self.prior_.sample(int(n), rng)
-        return self._decode(codes, rng)
+        return self._decode(codes, rng, condition_blocks)
+
+    def _check_condition_names(self, names: list[str]) -> None:
+        if self.conditions_ is None:
+            raise DataError(
+                "this model was fitted without condition_on; refit it with "
+                "TabularVAE(condition_on=[...]) to sample given column values"
+            )
+        unknown = [n for n in names if n not in self.conditions_.names]
+        if unknown:
+            raise DataError(
+                f"cannot condition on {unknown}: the model conditions on {self.conditions_.names}"
+            )
+
+    def _condition_blocks(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Blocks of condition values, refusing values the model never saw."""
+        blocks: dict[str, np.ndarray] = {}
+        for transformer in self._condition_transformers():
+            values = pd.Series(frame[transformer.column.name].to_numpy(dtype=object))
+            transformer.check_seen(values)
+            blocks.update(transformer.transform(values))
+        return blocks
 
     def _blocks_of(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
         if not isinstance(df, pd.DataFrame) or len(df) == 0:
@@ -292,6 +380,59 @@ class TabularVAE(BaseEstimator):
         if missing:
             raise SchemaError(f"the data lacks columns the model was fitted on: {missing}")
         return self._model_inputs(self.transformer_.transform(df))
+
+    def transfer(self, df: pd.DataFrame, set: Mapping[str, Any]) -> pd.DataFrame:
+        """Rewrite rows under new condition values, keeping what the condition does not explain.
+
+        Each row is encoded to its latent mean with its own condition values, then decoded
+        (most likely values) with the values in ``set``: "this customer, on a two-year
+        contract". With an empty ``set`` this equals :meth:`reconstruct`.
+        """
+        self._check_fitted()
+        self._check_condition_names(list(set))
+        codes = self.encode(df)
+        changed = df[self.conditions_.names].reset_index(drop=True).astype(object).copy()
+        for name, value in set.items():
+            changed[name] = [value] * len(changed)
+        rows = self._decode(codes, None, self._condition_blocks(changed))
+        return self._keep_identity(rows, df)
+
+    def impute(self, df: pd.DataFrame, seed: int | None = None, rounds: int = 3) -> pd.DataFrame:
+        """Fill the missing cells of ``df`` from the model; known cells are kept as they are.
+
+        Each row is encoded with its known cells (a missing cell enters as "unknown"), the
+        decoder draws values for the missing cells, and the filled rows are encoded again,
+        ``rounds`` times: the known cells condition every fill through the encoder. Missing
+        cells of condition columns are drawn from their training frequencies.
+        """
+        self._check_fitted()
+        self._blocks_of(df)  # fail early on a frame that does not fit the model
+        rng = np.random.default_rng(seed) if seed is not None else self._rng
+        filled = df.reset_index(drop=True).copy()
+        gaps = {c.name: filled[c.name].isna().to_numpy() for c in self.schema_.modeled}
+        gaps = {name: mask for name, mask in gaps.items() if mask.any()}
+        if not gaps:
+            return df.copy()
+        if self.conditions_ is not None:
+            drawn = self.conditions_.draw(len(filled), rng)
+            for name in self.conditions_.names:
+                if name in gaps:
+                    filled.loc[gaps[name], name] = drawn.loc[gaps[name], name].to_numpy()
+        for _ in range(max(1, int(rounds))):
+            blocks = self._blocks_of(filled)
+            conditions = {
+                c.name: blocks[condition_key(i)] for i, c in enumerate(self.condition_heads_)
+            }
+            params = self._decoder_params(self._encode_blocks(blocks)[0], conditions)
+            for transformer in self.transformer_.transformers_:
+                if transformer.column.name in gaps and transformer.heads[0].name in params:
+                    transformer.exclude_missing(params)
+            decoded = self._rows(params, conditions, len(filled), rng)
+            for name, mask in gaps.items():
+                if name in decoded.columns and name not in (self.condition_on or []):
+                    filled.loc[mask, name] = decoded.loc[mask, name].to_numpy()
+        filled.index = df.index
+        return filled
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
         """Latent means of the rows of ``df``, shape ``(n, latent_dim)``."""
@@ -306,7 +447,14 @@ class TabularVAE(BaseEstimator):
         Id and constant columns keep the input's values: the rows are the same rows.
         """
         self._check_fitted()
-        rows = self._decode(self.encode(df), rng=None)
+        conditions = {}
+        if self.conditions_ is not None:
+            conditions = self._condition_blocks(df[self.conditions_.names])
+        rows = self._decode(self.encode(df), None, conditions)
+        return self._keep_identity(rows, df)
+
+    def _keep_identity(self, rows: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+        """Id and constant columns keep the input's values: the rows are the same rows."""
         for column in self.schema_.modeled:
             if column.kind in ("id", "constant"):
                 rows[column.name] = df[column.name].to_numpy()
@@ -330,6 +478,8 @@ class TabularVAE(BaseEstimator):
                 "tabvae_version": __version__,
                 "params": _json_params(self.get_params()),
                 "heads": [h.to_dict() for h in self.heads_],
+                "condition_heads": [h.to_dict() for h in self.condition_heads_],
+                "conditions": self.conditions_.to_dict() if self.conditions_ else None,
                 "prior": self.prior_.to_dict(),
                 "history": self.history_,
                 "n_training_rows": self.n_training_rows_,
@@ -367,6 +517,13 @@ class TabularVAE(BaseEstimator):
                 state = _read_json(folder / "transformers.json", path)
                 model.transformer_ = TableTransformer.from_state(model.schema_, state)
                 model.heads_ = [HeadSpec.from_dict(h) for h in config["heads"]]
+                model.condition_heads_ = [
+                    HeadSpec.from_dict(h) for h in config.get("condition_heads", [])
+                ]
+                model.conditions_ = None
+                if config.get("conditions"):
+                    by_name = {t.column.name: t for t in model.transformer_.transformers_}
+                    model.conditions_ = ConditionTable.from_dict(config["conditions"], by_name)
                 model.prior_ = LatentPrior.from_dict(config["prior"])
                 model.history_ = config.get("history", {})
                 model.n_training_rows_ = int(config.get("n_training_rows", 0))

@@ -23,8 +23,9 @@ def workspace(tmp_path_factory, mixed_frame):
 
 @pytest.fixture(scope="module")
 def model_path(workspace):
-    result = CliRunner().invoke(main, ["fit", str(workspace / "people.parquet"), "-o",
-                                       str(workspace / "model"), *FAST])
+    result = CliRunner().invoke(
+        main, ["fit", str(workspace / "people.parquet"), "-o", str(workspace / "model"), *FAST]
+    )
     assert result.exit_code == 0, result.output
     return workspace / "model"
 
@@ -65,8 +66,15 @@ def test_fit_with_an_edited_schema(workspace):
         if column["name"] == "score":
             column["exclude"] = True
     (workspace / "edited.json").write_text(json.dumps(schema))
-    result = run("fit", workspace / "people.csv", "--schema", workspace / "edited.json",
-                 "-o", workspace / "edited.zip", *FAST)
+    result = run(
+        "fit",
+        workspace / "people.csv",
+        "--schema",
+        workspace / "edited.json",
+        "-o",
+        workspace / "edited.zip",
+        *FAST,
+    )
     assert result.exit_code == 0, result.output
     run("sample", workspace / "edited.zip", "-n", 5, "-o", workspace / "edited.csv")
     assert "score" not in pd.read_csv(workspace / "edited.csv").columns
@@ -101,8 +109,15 @@ def test_schema_naming_a_column_the_data_lacks(workspace, tmp_path):
     schema = json.loads(run("schema", "infer", workspace / "people.csv").stdout)
     schema["columns"].append({"name": "ghost", "kind": "numerical"})
     (tmp_path / "s.json").write_text(json.dumps(schema))
-    result = run("fit", workspace / "people.csv", "--schema", tmp_path / "s.json", "-o",
-                 tmp_path / "m", *FAST)
+    result = run(
+        "fit",
+        workspace / "people.csv",
+        "--schema",
+        tmp_path / "s.json",
+        "-o",
+        tmp_path / "m",
+        *FAST,
+    )
     assert result.exit_code == 1 and "ghost" in result.output
 
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from tabvae.errors import SchemaError
+from tabvae.errors import DataError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.schema import Column
 
@@ -80,6 +80,14 @@ class ColumnTransformer:
         """Return the column, in its original dtype, from decoded head values."""
         raise NotImplementedError
 
+    def check_seen(self, values: pd.Series) -> None:
+        """Raise :class:`DataError` for condition values the training rows never showed."""
+
+    def exclude_missing(self, params: dict[str, np.ndarray]) -> None:
+        """Make predicted head parameters rule out a missing value (used to impute)."""
+        if self.missing_head in params:
+            params[self.missing_head][:] = -1e9
+
     # --- state -------------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         """The fitted state as a JSON-able dict."""
@@ -112,6 +120,14 @@ class ColumnTransformer:
         if not self.column.nullable:
             return {}
         return {self.missing_head: series.isna().to_numpy().astype(np.float32)[:, None]}
+
+    def check_known_missing(self, series: pd.Series) -> None:
+        """Refuse missing condition values in a column whose training rows had none."""
+        if not self.column.nullable and series.isna().any():
+            raise DataError(
+                f"column {self.column.name!r} had no missing values in training; a missing "
+                "condition value cannot be generated"
+            )
 
     def missing_mask(self, values: dict[str, np.ndarray], n_rows: int) -> np.ndarray:
         """Boolean mask of the rows the decoded missing head marks as missing."""

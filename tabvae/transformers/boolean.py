@@ -24,10 +24,16 @@ class BooleanTransformer(ColumnTransformer):
 
     def transform(self, series: pd.Series) -> dict[str, np.ndarray]:
         missing = series.isna().to_numpy()
-        truth = np.where(missing, False, series.to_numpy(dtype=object)).astype(bool)
-        blocks = {self.column.name: truth.astype(np.float32)[:, None]}
+        truth = np.where(missing, False, series.to_numpy(dtype=object)).astype(np.float32)
+        if not self.column.nullable:
+            # A gap the training rows never had (a cell to impute) enters as "either".
+            truth[missing] = 0.5
+        blocks = {self.column.name: truth[:, None]}
         blocks.update(self.missing_block(series))
         return blocks
+
+    def check_seen(self, values: pd.Series) -> None:
+        self.check_known_missing(values)
 
     def inverse_transform(
         self, values: dict[str, np.ndarray], n_rows: int, rng: np.random.Generator

@@ -36,6 +36,7 @@ class CategoricalTransformer(ColumnTransformer):
         self.kept: list[int] = []
         self.tail: list[int] = []
         self.tail_counts: list[int] = []
+        self.kept_counts: list[int] = []
 
     @classmethod
     def describe(cls, series: pd.Series) -> dict[str, Any]:
@@ -91,6 +92,7 @@ class CategoricalTransformer(ColumnTransformer):
             self.kept = sorted(order[: MAX_LEVELS - 1])
             self.tail = sorted(order[MAX_LEVELS - 1 :])
         self.tail_counts = [int(counts[i]) for i in self.tail]
+        self.kept_counts = [int(counts[i]) for i in self.kept]
         return self
 
     def transform(self, series: pd.Series) -> dict[str, np.ndarray]:
@@ -107,9 +109,31 @@ class CategoricalTransformer(ColumnTransformer):
                 f"column {self.column.name!r} holds values the model never saw in training: "
                 f"{examples}"
             )
+        unknown = (codes < 0) & (not self.column.nullable)
+        levels = np.where(unknown, 0, levels)
         one_hot = np.zeros((len(series), self.width), dtype=np.float32)
         one_hot[np.arange(len(series)), levels] = 1.0
+        if unknown.any():
+            # A gap in a column that had none in training (a cell to impute) enters as the
+            # training frequencies: "unknown", not any one category.
+            one_hot[unknown] = self.level_frequencies()
         return {self.column.name: one_hot}
+
+    def level_frequencies(self) -> np.ndarray:
+        """Training share of each level (the missing level gets none)."""
+        counts = np.zeros(self.width, dtype=np.float64)
+        counts[: len(self.kept)] = self.kept_counts
+        if self.tail:
+            counts[len(self.kept)] = sum(self.tail_counts)
+        return (counts / max(counts.sum(), 1.0)).astype(np.float32)
+
+    def check_seen(self, values: pd.Series) -> None:
+        self.check_known_missing(values)
+        self.transform(values)  # unknown and never-seen values raise a clear error
+
+    def exclude_missing(self, params: dict[str, np.ndarray]) -> None:
+        if self.column.nullable:
+            params[self.column.name][:, -1] = -1e9
 
     def inverse_transform(
         self, values: dict[str, np.ndarray], n_rows: int, rng: np.random.Generator
@@ -130,9 +154,15 @@ class CategoricalTransformer(ColumnTransformer):
         return dtypes.restore(result, self.column.dtype)
 
     def get_state(self) -> dict[str, Any]:
-        return {"kept": self.kept, "tail": self.tail, "tail_counts": self.tail_counts}
+        return {
+            "kept": self.kept,
+            "kept_counts": self.kept_counts,
+            "tail": self.tail,
+            "tail_counts": self.tail_counts,
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.kept = list(state["kept"])
         self.tail = list(state["tail"])
         self.tail_counts = list(state["tail_counts"])
+        self.kept_counts = list(state["kept_counts"])

@@ -117,6 +117,17 @@ class ContinuousTransformer(ColumnTransformer):
         numbers = self.quantiles.inverse(np.asarray(values[self.column.name])[:, 0])
         return self.from_numbers(numbers, self.missing_mask(values, n_rows))
 
+    def check_seen(self, values: pd.Series) -> None:
+        self.check_known_missing(values)
+        numbers = self.to_numbers(values)
+        knots = self.quantiles.knots
+        outside = (numbers < knots[0]) | (numbers > knots[-1])
+        if outside.any():
+            raise DataError(
+                f"column {self.column.name!r}: {values[outside].iloc[0]} lies outside the "
+                f"training range the model saw"
+            )
+
     def get_state(self) -> dict[str, Any]:
         return {"knots": self.quantiles.knots.tolist()}
 

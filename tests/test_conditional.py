@@ -1,0 +1,171 @@
+"""Conditional generation, transfer and imputation (a conditional VAE)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tabvae import DataError, SchemaError, TabularVAE
+from tabvae.cli import main
+
+FAST = {"epochs": 5, "batch_size": 64, "hidden": (32,), "latent_dim": 4, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def conditional(mixed_frame):
+    # "rare" holds a value seen only three times: it must be generated just as reliably.
+    frame = mixed_frame.copy()
+    frame["tier"] = np.where(np.arange(len(frame)) < 3, "rare", "common")
+    return frame, TabularVAE(**FAST, condition_on=["city", "tier", "age"]).fit(frame)
+
+
+def test_every_row_carries_the_asked_values(conditional):
+    frame, model = conditional
+    rows = model.sample(300, conditions={"city": "Oslo", "tier": "rare"}, seed=0)
+    assert (rows["city"] == "Oslo").all() and (rows["tier"] == "rare").all()
+    assert rows.dtypes.to_dict() == frame.dtypes.to_dict()
+    numbers = model.sample(50, conditions={"age": 44}, seed=0)
+    assert (numbers["age"] == 44).all()
+
+
+def test_a_frame_of_conditions_gives_one_row_each(conditional):
+    _, model = conditional
+    wanted = pd.DataFrame({"city": ["Lima", None, "Kyiv"], "tier": ["common", "rare", "rare"]})
+    rows = model.sample(conditions=wanted, seed=1)
+    assert rows["city"].tolist()[0::2] == ["Lima", "Kyiv"] and pd.isna(rows["city"][1])
+    assert rows["tier"].tolist() == ["common", "rare", "rare"]
+
+
+def test_unconditional_sampling_keeps_condition_marginals(conditional):
+    frame, model = conditional
+    rows = model.sample(4000, seed=2)
+    real = frame["city"].value_counts(normalize=True, dropna=False)
+    fake = rows["city"].value_counts(normalize=True, dropna=False)
+    assert (real - fake).abs().max() < 0.05
+    assert abs((rows["tier"] == "rare").mean() - 3 / len(frame)) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ({"city": "Atlantis"}, "Atlantis"),
+        ({"plan": "pro"}, "conditions on"),
+        ({"age": 500}, "outside the training range"),
+    ],
+)
+def test_impossible_conditions_are_clear_errors(conditional, conditions, message):
+    _, model = conditional
+    with pytest.raises(DataError, match=message):
+        model.sample(5, conditions=conditions)
+
+
+def test_conditions_need_a_conditional_model(fitted):
+    with pytest.raises(DataError, match="condition_on"):
+        fitted.sample(5, conditions={"city": "Oslo"})
+
+
+def test_only_learnable_columns_can_be_conditions(mixed_frame):
+    with pytest.raises(SchemaError, match="id column"):
+        TabularVAE(**FAST, condition_on=["customer_id"]).fit(mixed_frame)
+    with pytest.raises(SchemaError, match="no such column"):
+        TabularVAE(**FAST, condition_on=["nope"]).fit(mixed_frame)
+
+
+def test_transfer(conditional):
+    frame, model = conditional
+    rows = frame.head(20)
+    unchanged = model.transfer(rows, set={})
+    pd.testing.assert_frame_equal(unchanged, model.reconstruct(rows))
+    moved = model.transfer(rows, set={"city": "Pune"})
+    assert (moved["city"] == "Pune").all()
+    assert moved["customer_id"].tolist() == rows["customer_id"].tolist()
+
+
+def test_impute_fills_only_the_gaps(conditional):
+    frame, model = conditional
+    holes = frame.head(30).copy()
+    holes.loc[0:4, "income"] = np.nan
+    holes.loc[5:9, "plan"] = np.nan
+    holes.loc[10:12, "city"] = None
+    filled = model.impute(holes, seed=0)
+    assert filled[["income", "plan", "city"]].notna().all().all()
+    known = holes.notna()
+    for name in holes.columns:
+        assert filled[name][known[name]].tolist() == holes[name][known[name]].tolist(), name
+    assert filled.dtypes.to_dict() == holes.dtypes.to_dict()
+
+
+def test_conditional_model_round_trips_through_a_file(conditional, tmp_path):
+    _, model = conditional
+    loaded = TabularVAE.load(model.save(tmp_path / "cvae.zip"))
+    asked = {"city": "Lima", "tier": "rare"}
+    pd.testing.assert_frame_equal(
+        loaded.sample(40, conditions=asked, seed=3), model.sample(40, conditions=asked, seed=3)
+    )
+
+
+def test_cli_where_transfer_and_impute(conditional, tmp_path):
+    frame, model = conditional
+    model.save(tmp_path / "model")
+    frame.head(12).to_csv(tmp_path / "rows.csv", index=False)
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        [
+            "sample",
+            str(tmp_path / "model"),
+            "-n",
+            "25",
+            "--where",
+            "city=Kyiv",
+            "--where",
+            "age=30",
+            "-o",
+            str(tmp_path / "out.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert (out["city"] == "Kyiv").all() and (out["age"] == 30).all()
+    result = runner.invoke(
+        main,
+        [
+            "transfer",
+            str(tmp_path / "model"),
+            str(tmp_path / "rows.csv"),
+            "--set",
+            "tier=rare",
+            "-o",
+            str(tmp_path / "t.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (pd.read_csv(tmp_path / "t.csv")["tier"] == "rare").all()
+    result = runner.invoke(
+        main,
+        [
+            "impute",
+            str(tmp_path / "model"),
+            str(tmp_path / "rows.csv"),
+            "-o",
+            str(tmp_path / "i.csv"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "i.csv")["income"].notna().all()
+    bad = runner.invoke(
+        main,
+        [
+            "sample",
+            str(tmp_path / "model"),
+            "-n",
+            "5",
+            "--where",
+            "city",
+            "-o",
+            str(tmp_path / "x.csv"),
+        ],
+    )
+    assert bad.exit_code == 1 and "COLUMN=VALUE" in bad.output
