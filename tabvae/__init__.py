@@ -6,7 +6,13 @@ use; the schema layer and the command line's ``--help`` stay fast.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# Every tabvae module is imported after this file, so these settings precede any Keras import:
+# tabvae needs the TensorFlow backend, and TensorFlow's C++ start-up chatter is noise to a user.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

@@ -1,12 +1,6 @@
-"""Select the TensorFlow backend before Keras is imported anywhere in tabvae."""
+"""Check that Keras runs on TensorFlow (``tabvae/__init__.py`` selects it by default)."""
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# TensorFlow's C++ start-up chatter is noise to a user of a command-line tool.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 

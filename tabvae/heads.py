@@ -16,11 +16,8 @@ import dataclasses
 import math
 from typing import Any, ClassVar
 
-import keras
 import numpy as np
-from keras import ops
 
-from tabvae import _backend  # noqa: F401  (selects the TensorFlow backend)
 from tabvae.errors import SchemaError
 
 # Bounds of the predicted log standard deviation of a Gaussian head: tight enough to keep the
@@ -98,10 +95,11 @@ class GaussianLoss(HeadLoss):
     @staticmethod
     def _split(params: Any) -> tuple[Any, Any]:
         width = params.shape[-1] // 2
-        log_sigma = ops.clip(params[:, width:], _LOG_SIGMA_MIN, _LOG_SIGMA_MAX)
+        log_sigma = _ops().clip(params[:, width:], _LOG_SIGMA_MIN, _LOG_SIGMA_MAX)
         return params[:, :width], log_sigma
 
     def loss(self, y_true: Any, params: Any) -> Any:
+        ops = _ops()
         mean, log_sigma = self._split(params)
         z = (y_true - mean) * ops.exp(-log_sigma)
         # The constant makes a standard normal guess score about 1 on standardized data.
@@ -123,6 +121,7 @@ class MeanSquaredLoss(HeadLoss):
     name = "mse"
 
     def loss(self, y_true: Any, params: Any) -> Any:
+        ops = _ops()
         return ops.mean(ops.square(y_true - params), axis=-1)
 
     def draw(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -139,7 +138,7 @@ class CategoricalLoss(HeadLoss):
 
     def loss(self, y_true: Any, params: Any) -> Any:
         width = params.shape[-1]
-        cross_entropy = keras.losses.categorical_crossentropy(y_true, params, from_logits=True)
+        cross_entropy = _ops().categorical_crossentropy(y_true, params, from_logits=True)
         return cross_entropy / math.log(width) if width > 1 else cross_entropy * 0.0
 
     def draw(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -158,6 +157,7 @@ class BinaryLoss(HeadLoss):
     name = "binary"
 
     def loss(self, y_true: Any, params: Any) -> Any:
+        ops = _ops()
         cross_entropy = ops.binary_crossentropy(y_true, params, from_logits=True)
         return ops.mean(cross_entropy, axis=-1) / math.log(2.0)
 
@@ -193,6 +193,16 @@ def decode_heads(
         block = np.asarray(params[head.name], dtype=np.float64)
         values[head.name] = loss.mode(block) if rng is None else loss.draw(block, rng)
     return values
+
+
+def _ops() -> Any:
+    # Keras (and TensorFlow) load only when a model trains: the schema layer and the CLI's
+    # --help import this module and should stay fast.
+    from keras import ops
+
+    from tabvae import _backend  # noqa: F401  (selects the TensorFlow backend)
+
+    return ops
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -83,6 +83,9 @@ class Column:
         The value of a constant column.
     loss_weight : float
         Relative weight of the column in the reconstruction loss.
+    determined_by : str, optional
+        Another categorical or boolean column whose value fixes this one's in the data (a
+        code and its label). Synthetic rows then always carry a combination seen in training.
     exclude : bool
         Leave the column out of the model and of the synthetic table.
     """
@@ -101,6 +104,7 @@ class Column:
     value: Any = None
     loss_weight: float = 1.0
     exclude: bool = False
+    determined_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form: the fields a user edits always, the others when set."""
@@ -310,7 +314,61 @@ def infer_schema(df: pd.DataFrame) -> Schema:
         kind = infer_kind(series)
         check_column_values(series, kind)
         columns.append(Column.from_dict(describe_column(series, kind)))
-    return Schema(tuple(columns))
+    determinants = infer_dependencies(df, columns)
+    return Schema(
+        tuple(
+            dataclasses.replace(c, determined_by=determinants[c.name])
+            if c.name in determinants
+            else c
+            for c in columns
+        )
+    )
+
+
+#: Kinds whose values can be determined by another column's.
+DEPENDENT_KINDS = ("categorical", "boolean")
+#: A determinant needs this many rows per distinct value on average: with fewer, a column
+#: of near-unique values "determines" everything by coincidence.
+MIN_ROWS_PER_DETERMINANT_VALUE = 5
+
+
+def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
+    """Find categorical columns whose value is a function of another's (``{B: A}``).
+
+    Each dependent column gets one determinant, the one with the fewest distinct values;
+    determinants are never dependent themselves, so applying the rules needs no ordering.
+    """
+    dependents = [c.name for c in columns if c.kind in DEPENDENT_KINDS and not c.exclude]
+    # Whole numbers with few values (an area that is 0 exactly when there is no pool) can
+    # determine a category too.
+    counters = [
+        c.name
+        for c in columns
+        if c.kind == "numerical" and c.decimals == 0 and not c.exclude
+    ]
+    names = dependents + counters
+    codes = {n: pd.factorize(df[n], use_na_sentinel=False)[0] for n in names}
+    levels = {n: int(codes[n].max()) + 1 for n in names}
+    found: dict[str, str] = {}
+    # Later columns first, so of two columns that determine each other (a code and its
+    # label) the earlier one becomes the determinant.
+    for dependent in reversed(dependents):
+        if levels[dependent] < 2:
+            continue
+        candidates = []
+        for determinant in names:
+            if determinant == dependent or determinant in found:
+                continue
+            n_levels = levels[determinant]
+            if n_levels < 2 or n_levels * MIN_ROWS_PER_DETERMINANT_VALUE > len(df):
+                continue
+            pairs = np.unique(codes[determinant] * levels[dependent] + codes[dependent])
+            if len(pairs) == n_levels:
+                candidates.append((n_levels, determinant))
+        if candidates:
+            found[dependent] = min(candidates)[1]
+    # A column chosen as a determinant after being found dependent would chain rules.
+    return {b: a for b, a in found.items() if b not in found.values()}
 
 
 def describe_column(series: pd.Series, kind: str) -> dict[str, Any]:

@@ -140,6 +140,9 @@ class TabularVAE(BaseEstimator):
         self.schema_ = schema.resolve(df)
         condition_names = list(self.condition_on or [])
         check_condition_columns(condition_names, self.schema_.modeled)
+        for name in condition_names:
+            # A condition's value is given, never derived from another column.
+            self.schema_ = self.schema_.replace(name, determined_by=None)
         self.transformer_ = TableTransformer(self.schema_).fit(df)
         self._split_heads(condition_names)
         self.conditions_: ConditionTable | None = None

@@ -7,10 +7,59 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabvae.errors import ModelFileError
+from tabvae.dtypes import json_scalar
+from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.schema import Schema
 from tabvae.transformers import ColumnTransformer, transformer_class
+
+
+class Dependency:
+    """The value of one column as a function of another's, learned from the training rows.
+
+    Parameters
+    ----------
+    pairs : list of [determinant value, dependent value]
+        JSON scalars; ``None`` stands for a missing value.
+    """
+
+    def __init__(self, pairs: list[list[Any]]) -> None:
+        self.pairs = pairs
+        self._lookup = {_key(a): b for a, b in pairs}
+
+    @classmethod
+    def fit(cls, determinant: pd.Series, dependent: pd.Series) -> Dependency:
+        """Map each determinant value to the dependent value it occurs with most."""
+        frame = pd.DataFrame({"a": determinant.astype(object), "b": dependent.astype(object)})
+        frame = frame.where(frame.notna(), None)
+        counts = frame.value_counts(dropna=False, sort=True)
+        pairs: dict[Any, list[Any]] = {}
+        for a, b in counts.index:
+            pairs.setdefault(_key(a), [json_scalar(_none(a)), json_scalar(_none(b))])
+        return cls(list(pairs.values()))
+
+    def apply(self, determinant: pd.Series, dependent: pd.Series) -> np.ndarray:
+        """Dependent values with every row whose determinant value is known made to agree."""
+        missing = object()
+        looked_up = [self._lookup.get(_key(a), missing) for a in determinant.to_numpy(object)]
+        current = dependent.to_numpy(dtype=object)
+        return np.asarray(
+            [b if b is not missing else c for b, c in zip(looked_up, current, strict=True)],
+            dtype=object,
+        )
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def _key(value: Any) -> Any:
+    value = _none(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 class TableTransformer:
@@ -25,13 +74,26 @@ class TableTransformer:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self.transformers_: list[ColumnTransformer] = []
+        self.dependencies_: dict[str, Dependency] = {}
 
     def fit(self, df: pd.DataFrame) -> TableTransformer:
-        """Fit a transformer per modeled column on the training frame."""
+        """Fit a transformer per modeled column, and the value map of each dependency."""
         self.transformers_ = [
             transformer_class(column.kind)(column).fit(df[column.name])
             for column in self.schema.modeled
         ]
+        modeled = {c.name for c in self.schema.modeled}
+        self.dependencies_ = {}
+        for column in self.schema.modeled:
+            determinant = column.determined_by
+            if determinant is None:
+                continue
+            if determinant not in modeled or determinant == column.name:
+                raise SchemaError(
+                    f"column {column.name!r} is determined_by {determinant!r}, which is not a "
+                    "modeled column of the table"
+                )
+            self.dependencies_[column.name] = Dependency.fit(df[determinant], df[column.name])
         return self
 
     @property
@@ -54,11 +116,20 @@ class TableTransformer:
             t.column.name: t.inverse_transform(values, n_rows, rng).reset_index(drop=True)
             for t in self.transformers_
         }
-        return pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
+        frame = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
+        by_name = {t.column.name: t for t in self.transformers_}
+        for name, dependency in self.dependencies_.items():
+            determinant = self.schema[name].determined_by
+            fixed = dependency.apply(frame[determinant], frame[name])
+            frame[name] = by_name[name].from_values(fixed)
+        return frame
 
     def get_state(self) -> dict[str, Any]:
-        """Every transformer's state, keyed by column name."""
-        return {t.column.name: t.get_state() for t in self.transformers_}
+        """Every transformer's state by column name, and the dependencies' value maps."""
+        return {
+            "columns": {t.column.name: t.get_state() for t in self.transformers_},
+            "dependencies": {n: d.pairs for n, d in self.dependencies_.items()},
+        }
 
     @classmethod
     def from_state(cls, schema: Schema, state: dict[str, Any]) -> TableTransformer:
@@ -66,8 +137,12 @@ class TableTransformer:
         table = cls(schema)
         try:
             table.transformers_ = [
-                transformer_class(c.kind).from_state(c, state[c.name]) for c in schema.modeled
+                transformer_class(c.kind).from_state(c, state["columns"][c.name])
+                for c in schema.modeled
             ]
+            table.dependencies_ = {
+                name: Dependency(pairs) for name, pairs in state["dependencies"].items()
+            }
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"the transformer state does not match the schema: {exc}") from exc
         return table

@@ -150,3 +150,21 @@ def test_edge_kinds():
         "words_as_bools": "boolean",
         "stamps_tz": "datetime",
     }
+
+
+def test_dependencies_between_columns_are_found():
+    rng = np.random.default_rng(0)
+    code = rng.integers(0, 4, 300)
+    frame = pd.DataFrame(
+        {
+            "code": code,
+            "label": np.array(["zero", "one", "two", "three"])[code],
+            "pool_area": np.where(code == 0, 0, rng.integers(1, 5, 300) * 100),
+            "has_pool": np.where(code == 0, "no", "yes"),
+            "noise": rng.choice(["a", "b"], 300),
+        }
+    )
+    determined = {c.name: c.determined_by for c in infer_schema(frame).columns}
+    assert determined["label"] == "code"
+    assert determined["has_pool"] in ("code", "pool_area", "label")
+    assert determined["noise"] is None and determined["code"] is None

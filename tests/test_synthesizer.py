@@ -160,3 +160,20 @@ def test_loading_a_corrupt_model(fitted, tmp_path):
     (path / "config.json").write_text("{")
     with pytest.raises(ModelFileError, match="corrupt"):
         TabularVAE.load(path)
+
+
+def test_determined_columns_keep_training_pairs():
+    rng = np.random.default_rng(0)
+    code = rng.integers(0, 8, 400)
+    frame = pd.DataFrame(
+        {
+            "code": code,
+            "label": np.array([f"name {i}" for i in range(8)])[code],
+            "x": rng.normal(size=400) + code,
+        }
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["label"].determined_by == "code"
+    synthetic = model.sample(1000, seed=0)
+    seen = set(zip(frame["code"], frame["label"], strict=True))
+    assert set(zip(synthetic["code"], synthetic["label"], strict=True)) <= seen

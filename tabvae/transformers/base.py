@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from tabvae import dtypes
 from tabvae.errors import DataError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.schema import Column
@@ -87,6 +88,10 @@ class ColumnTransformer:
         """Make predicted head parameters rule out a missing value (used to impute)."""
         if self.missing_head in params:
             params[self.missing_head][:] = -1e9
+
+    def from_values(self, values: np.ndarray) -> pd.Series:
+        """The column in its original dtype from plain values (``None`` for missing)."""
+        return dtypes.restore(values, self.column.dtype)
 
     # --- state -------------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -148,10 +148,12 @@ class CategoricalTransformer(ColumnTransformer):
             drawn = rng.choice(self.tail, size=int(is_other.sum()), p=weights / weights.sum())
             codes[is_other] = drawn
         categories = np.asarray([*self.column.categories, None], dtype=object)
-        result = categories[codes]
+        return self.from_values(categories[codes])
+
+    def from_values(self, values: np.ndarray) -> pd.Series:
         if self.column.dtype == "category":
-            return pd.Series(pd.Categorical(result, categories=self.column.categories))
-        return dtypes.restore(result, self.column.dtype)
+            return pd.Series(pd.Categorical(values, categories=self.column.categories))
+        return super().from_values(values)
 
     def get_state(self) -> dict[str, Any]:
         return {
