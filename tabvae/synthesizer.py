@@ -9,6 +9,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,24 @@ class TabularVAE(BaseEstimator):
         Columns (categorical, boolean, numerical or datetime) fed to both encoder and
         decoder, so rows can be generated given their values (a conditional VAE).
     random_state : int, optional
-        Seed of weights, shuffling and sampling: the same seed and data give the same rows.
+        Seed of weights, shuffling and sampling: the same seed and data give the same rows
+        (except with ``dp=True``, whose privacy noise never comes from a public seed).
+    dp : bool
+        Train with differential privacy (see :mod:`tabvae.differential_privacy`). Then
+        ``fit`` needs a schema that gives every bound and category list, since none may be
+        read from the rows; quantile knots and category frequencies come from noisy histograms;
+        early stopping is off (every row trains for ``epochs`` epochs, ``validation_split``
+        and ``patience`` are ignored); the latent prior is N(0, I) whatever ``prior`` says
+        (a mixture fitted to encoded rows would spend privacy); ``condition_on`` is refused
+        and the schema's ``determined_by`` rules are dropped (both tabulate the rows). Fewer
+        epochs mean less noise per step for the same budget. ``dp_report_`` holds the
+        reached epsilon.
+    epsilon : float
+        Privacy budget of a ``dp`` fit, for the whole fit (network and histograms).
+    delta : float, optional
+        Delta of a ``dp`` fit; ``1 / n`` for ``n`` training rows when left out.
+    max_grad_norm : float
+        Norm each row's gradient is clipped to in a ``dp`` fit.
     """
 
     def __init__(
@@ -91,6 +109,10 @@ class TabularVAE(BaseEstimator):
         patience: int = 20,
         condition_on: list[str] | tuple[str, ...] | None = None,
         random_state: int | None = None,
+        dp: bool = False,
+        epsilon: float = 1.0,
+        delta: float | None = None,
+        max_grad_norm: float = 1.0,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -105,6 +127,10 @@ class TabularVAE(BaseEstimator):
         self.patience = patience
         self.condition_on = condition_on
         self.random_state = random_state
+        self.dp = dp
+        self.epsilon = epsilon
+        self.delta = delta
+        self.max_grad_norm = max_grad_norm
 
     # --- fitting -----------------------------------------------------------------------------
     def fit(
@@ -122,7 +148,8 @@ class TabularVAE(BaseEstimator):
             Training rows.
         schema : Schema, path or JSON text, optional
             What each column is; inferred from ``df`` when omitted. Fields an edited schema
-            leaves out are filled from the data.
+            leaves out are filled from the data. Required with ``dp=True``, complete (see
+            :func:`tabvae.differential_privacy.resolve_private_schema`).
         progress : callable, optional
             Called as ``progress(epoch, epochs, logs)`` after every epoch.
 
@@ -133,6 +160,8 @@ class TabularVAE(BaseEstimator):
         """
         self._check_params()
         check_frame(df)
+        if self.dp:
+            return self._fit_private(df, schema, progress)
         if schema is None:
             schema = infer_schema(df)
         elif not isinstance(schema, Schema):
@@ -160,6 +189,84 @@ class TabularVAE(BaseEstimator):
                 codes = self._posterior_codes(blocks, seed)
                 self.prior_ = LatentPrior.fit_mixture(codes, self.prior_components, seed)
         self.n_training_rows_ = len(df)
+        self.dp_report_: dict[str, Any] | None = None
+        self._rng = np.random.default_rng(self.random_state)
+        return self
+
+    def _fit_private(
+        self,
+        df: pd.DataFrame,
+        schema: Schema | str | Path | None,
+        progress: ProgressCallback | None,
+    ) -> TabularVAE:
+        """``fit`` with differential privacy: plan the noise, then noisy statistics and DP-SGD."""
+        import secrets
+
+        from tabvae import differential_privacy as privacy
+
+        if self.condition_on:
+            raise SchemaError(
+                "condition_on cannot be combined with dp=True: the condition table counts the "
+                "training rows' value combinations"
+            )
+        if schema is not None and not isinstance(schema, Schema):
+            schema = Schema.from_json(schema)
+        self.schema_ = privacy.resolve_private_schema(schema, df)
+        n_rows = len(df)
+        batch_size = min(int(self.batch_size), n_rows)
+        q = batch_size / n_rows
+        steps_per_epoch = math.ceil(n_rows / batch_size)
+        delta = float(self.delta) if self.delta is not None else 1.0 / n_rows
+        plan = privacy.plan_privacy(
+            float(self.epsilon),
+            delta,
+            q,
+            int(self.epochs) * steps_per_epoch,
+            statistics=any(c.kind in privacy.COUNTED_KINDS for c in self.schema_.modeled),
+        )
+        statistics_rng = np.random.default_rng(secrets.randbits(128))
+        self.transformer_ = privacy.fit_private_table(
+            self.schema_, df, plan.statistics_noise_multiplier, statistics_rng
+        )
+        self._split_heads([])
+        self.conditions_ = None
+        seed = self._seed()
+        self.model_ = None
+        self.history_ = {}
+        self.prior_ = LatentPrior.standard(self.latent_dim)
+        steps = 0
+        if self.heads_:
+            from tabvae.dp_training import train_private
+
+            blocks = self._model_inputs(self.transformer_.transform(df))
+            private = {
+                "max_grad_norm": float(self.max_grad_norm),
+                "noise_multiplier": plan.noise_multiplier,
+                "expected_batch_size": q * n_rows,
+            }
+            self.model_ = self._build_model(seed, private)
+            # DP-SGD steps never call the model as a whole, which is what marks it built.
+            self.model_.build_for()
+            callbacks = [_ProgressCallback(progress, int(self.epochs))] if progress else []
+            self.history_ = train_private(
+                self.model_, blocks, q, int(self.epochs), steps_per_epoch, callbacks
+            )
+            # The steps actually run, read from the optimizer, are what the report accounts.
+            steps = int(self.model_.optimizer.iterations.numpy())
+        self.dp_report_ = {
+            "epsilon": plan.epsilon(steps),
+            "target_epsilon": plan.target_epsilon,
+            "delta": plan.delta,
+            "noise_multiplier": plan.noise_multiplier,
+            "statistics_noise_multiplier": plan.statistics_noise_multiplier,
+            "max_grad_norm": float(self.max_grad_norm),
+            "q": plan.q,
+            "steps": steps,
+            "planned_steps": plan.steps,
+            "accountant": "rdp",
+            "neighbouring": "add_or_remove_one",
+        }
+        self.n_training_rows_ = n_rows
         self._rng = np.random.default_rng(self.random_state)
         return self
 
@@ -173,14 +280,25 @@ class TabularVAE(BaseEstimator):
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
         if not 0.0 <= self.validation_split < 0.5:
             raise DataError(f"validation_split must be in [0, 0.5), got {self.validation_split}")
+        if self.dp:
+            if not (isinstance(self.max_grad_norm, int | float) and self.max_grad_norm > 0):
+                raise DataError(f"max_grad_norm must be positive, got {self.max_grad_norm!r}")
+            if not (isinstance(self.epsilon, int | float) and self.epsilon > 0):
+                raise DataError(f"epsilon must be positive, got {self.epsilon!r}")
 
     def _seed(self) -> int:
         if self.random_state is None:
             return int(np.random.default_rng().integers(0, 2**31 - 1))
         return int(self.random_state)
 
-    def _build_model(self, seed: int) -> VAE:
-        model = VAE(
+    def _build_model(self, seed: int, private: dict[str, float] | None = None) -> VAE:
+        """The VAE; with ``private`` (DP-SGD settings) one whose training steps are DP-SGD."""
+        model_class: type[VAE] = VAE
+        if private:
+            from tabvae.dp_training import DPVAE
+
+            model_class = partial(DPVAE, **private)  # type: ignore[assignment]
+        model = model_class(
             self.heads_,
             latent_dim=int(self.latent_dim),
             hidden=tuple(int(h) for h in self.hidden),
@@ -189,7 +307,9 @@ class TabularVAE(BaseEstimator):
             seed=seed,
             conditions=self.condition_heads_,
         )
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+        # XLA makes the vectorized per-example gradients of DP-SGD far slower on CPUs.
+        jit = False if private else "auto"
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), jit_compile=jit)
         return model
 
     def _split_heads(self, condition_names: list[str]) -> None:
@@ -484,9 +604,12 @@ class TabularVAE(BaseEstimator):
                 "condition_heads": [h.to_dict() for h in self.condition_heads_],
                 "conditions": self.conditions_.to_dict() if self.conditions_ else None,
                 "prior": self.prior_.to_dict(),
-                "history": self.history_,
+                # The losses of a private fit are computed on the rows without noise.
+                "history": self.history_ if self.dp_report_ is None else {},
                 "n_training_rows": self.n_training_rows_,
             }
+            if self.dp_report_ is not None:
+                config["dp"] = self.dp_report_
             _write_json(folder / "config.json", config)
             self.schema_.to_json(folder / "schema.json")
             _write_json(folder / "transformers.json", self.transformer_.get_state())
@@ -530,6 +653,7 @@ class TabularVAE(BaseEstimator):
                 model.prior_ = LatentPrior.from_dict(config["prior"])
                 model.history_ = config.get("history", {})
                 model.n_training_rows_ = int(config.get("n_training_rows", 0))
+                model.dp_report_ = config.get("dp")
             except (KeyError, TypeError, ValueError, SchemaError) as exc:
                 raise ModelFileError(f"{path} is not a valid tabvae model: {exc}") from None
             model.model_ = None
