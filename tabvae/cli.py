@@ -103,6 +103,22 @@ def schema_infer(data: Path, output: Path | None) -> None:
     metavar="COLUMN",
     help="Condition column (repeatable): lets sample, transfer and impute fix its values.",
 )
+@click.option(
+    "--dp",
+    is_flag=True,
+    help="Train with differential privacy (DP-SGD); needs a --schema with every range and "
+    "category list.",
+)
+@click.option(
+    "--epsilon",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Privacy budget of a --dp fit (default 1).",
+)
+@click.option(
+    "--delta",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    help="Delta of a --dp fit (default 1 / number of rows).",
+)
 @click.option("--seed", type=int, help="Random seed, for reproducible models.")
 @user_errors
 def fit(
@@ -114,6 +130,9 @@ def fit(
     latent_dim: int | None,
     beta: float | None,
     condition_on: tuple[str, ...],
+    dp: bool,
+    epsilon: float | None,
+    delta: float | None,
     seed: int | None,
 ) -> None:
     """Fit a model to a CSV or Parquet table and save it.
@@ -122,7 +141,10 @@ def fit(
     Example:
       tabvae fit people.csv -o model --epochs 200 --seed 0
       tabvae fit churn.csv -o model --condition-on churn --condition-on contract
+      tabvae fit people.csv --schema schema.json -o model --dp --epsilon 1 --epochs 30
     """
+    if not dp and (epsilon is not None or delta is not None):
+        raise click.UsageError("--epsilon and --delta need --dp")
     from tabvae.io import read_table
     from tabvae.synthesizer import TabularVAE
 
@@ -133,6 +155,9 @@ def fit(
         "beta": beta,
         "random_state": seed,
         "condition_on": list(condition_on) or None,
+        "dp": dp or None,
+        "epsilon": epsilon,
+        "delta": delta,
     }
     table = read_table(data)
     model = TabularVAE(**{k: v for k, v in options.items() if v is not None})
@@ -141,8 +166,19 @@ def fit(
     model.save(output)
     click.echo(
         f"Fitted {len(table)} rows x {table.shape[1]} columns in "
-        f"{len(model.history_.get('loss', []))} epochs; saved the model to {output}",
+        f"{len(model.history_.get('loss', []))} epochs; saved the model to {output}"
+        + _privacy_note(getattr(model, "dp_report_", None)),
         err=True,
+    )
+
+
+def _privacy_note(report: dict[str, Any] | None) -> str:
+    """How private a fit is, for the line that reports it."""
+    if not report:
+        return ""
+    return (
+        f"; differentially private: epsilon = {report['epsilon']:.3f} "
+        f"(target {report['target_epsilon']:g}), delta = {report['delta']:.3g}"
     )
 
 
