@@ -908,3 +908,21 @@ def logical_consistency(
         results.append({"determinant": a_name, "dependent": b_name, "share": share})
     results.sort(key=lambda item: (item["share"], item["determinant"], item["dependent"]))
     return _nanmean(item["share"] for item in results), results
+
+
+def distances_to_closest(
+    reference: pd.DataFrame,
+    query: pd.DataFrame,
+    columns: ColumnsArg = None,
+    exclude_self: bool = False,
+) -> np.ndarray:
+    """Mixed-type distance from every query row to its closest reference row.
+
+    The distance is the one :func:`dcr_share` uses. With ``exclude_self`` (``query`` is
+    ``reference``), each row's own zero distance is skipped: the distance to its closest other
+    row.
+    """
+    kinds = _resolve_kinds(columns, reference, query)
+    embedding = _DistanceEmbedding(kinds).fit(reference)
+    distances = _nearest(embedding.transform(reference), embedding.transform(query), k=2)
+    return distances[:, 1] if exclude_self and distances.shape[1] > 1 else distances[:, 0]

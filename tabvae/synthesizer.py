@@ -28,6 +28,7 @@ from tabvae.errors import DataError, ModelFileError, NotFittedError, SchemaError
 from tabvae.heads import HeadSpec, decode_heads
 from tabvae.model import LATENT_KEY, VAE, condition_key, input_key
 from tabvae.prior import PRIORS, LatentPrior
+from tabvae.protections import clip_extremes, merge_rare_categories
 from tabvae.schema import Schema, check_frame, infer_schema
 from tabvae.table import TableTransformer
 from tabvae.transformers import ColumnTransformer
@@ -73,6 +74,12 @@ class TabularVAE(BaseEstimator):
     condition_on : list of str, optional
         Columns (categorical, boolean, numerical or datetime) fed to both encoder and
         decoder, so rows can be generated given their values (a conditional VAE).
+    extreme_value_k : int
+        Clip numbers to their k-th smallest and largest training value, so no outlier (one
+        person's income) is learned, reproduced or stored as the range; 0 switches it off.
+    rare_category_k : int
+        Merge text categories seen fewer than k times into ``"<rare>"`` so they are never
+        emitted as themselves; 0 (the default) keeps every category.
     random_state : int, optional
         Seed of weights, shuffling and sampling: the same seed and data give the same rows
         (except with ``dp=True``, whose privacy noise never comes from a public seed).
@@ -113,6 +120,8 @@ class TabularVAE(BaseEstimator):
         epsilon: float = 1.0,
         delta: float | None = None,
         max_grad_norm: float = 1.0,
+        extreme_value_k: int = 5,
+        rare_category_k: int = 0,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -131,6 +140,8 @@ class TabularVAE(BaseEstimator):
         self.epsilon = epsilon
         self.delta = delta
         self.max_grad_norm = max_grad_norm
+        self.extreme_value_k = extreme_value_k
+        self.rare_category_k = rare_category_k
 
     # --- fitting -----------------------------------------------------------------------------
     def fit(
@@ -167,6 +178,8 @@ class TabularVAE(BaseEstimator):
         elif not isinstance(schema, Schema):
             schema = Schema.from_json(schema)
         self.schema_ = schema.resolve(df)
+        df, self.schema_ = clip_extremes(df, self.schema_, int(self.extreme_value_k))
+        df, self.schema_ = merge_rare_categories(df, self.schema_, int(self.rare_category_k))
         condition_names = list(self.condition_on or [])
         check_condition_columns(condition_names, self.schema_.modeled)
         for name in condition_names:
@@ -465,7 +478,7 @@ class TabularVAE(BaseEstimator):
         asked = None
         if conditions is not None:
             asked = conditions_frame(conditions, n)
-            self._check_condition_names(list(asked.columns))
+            self._check_asked(asked)
             n = len(asked)
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise DataError(f"the number of rows to sample must be a positive integer, got {n!r}")
@@ -487,12 +500,19 @@ class TabularVAE(BaseEstimator):
                 f"cannot condition on {unknown}: the model conditions on {self.conditions_.names}"
             )
 
+    def _check_asked(self, asked: pd.DataFrame) -> None:
+        """Refuse asked condition values the model never saw (or that lie outside its range)."""
+        self._check_condition_names(list(asked.columns))
+        for transformer in self._condition_transformers():
+            if transformer.column.name in asked.columns:
+                values = asked[transformer.column.name].to_numpy(dtype=object)
+                transformer.check_seen(pd.Series(values))
+
     def _condition_blocks(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Blocks of condition values, refusing values the model never saw."""
+        """Blocks of the condition columns' values in ``frame``."""
         blocks: dict[str, np.ndarray] = {}
         for transformer in self._condition_transformers():
             values = pd.Series(frame[transformer.column.name].to_numpy(dtype=object))
-            transformer.check_seen(values)
             blocks.update(transformer.transform(values))
         return blocks
 
@@ -512,7 +532,7 @@ class TabularVAE(BaseEstimator):
         contract". With an empty ``set`` this equals :meth:`reconstruct`.
         """
         self._check_fitted()
-        self._check_condition_names(list(set))
+        self._check_asked(pd.DataFrame({name: [value] for name, value in set.items()}))
         codes = self.encode(df)
         changed = df[self.conditions_.names].reset_index(drop=True).astype(object).copy()
         for name, value in set.items():

@@ -1,0 +1,166 @@
+"""Protections that make leaking a real person's values hard.
+
+* Extreme values: numbers are clipped to (about) the k-th smallest and k-th largest training
+  value before the model sees them, so one person's outlier (a record income) is neither learned
+  nor written back, nor stored as the column's range. On by default (k = 5).
+* Rare categories: a category seen fewer than k times is merged into a placeholder value
+  and never emitted as itself. Off by default, because the placeholder is a value the input
+  lacks; switch it on with ``TabularVAE(rare_category_k=5)``.
+* A DCR guard: synthetic rows closer to a training row than real unseen rows usually are
+  (a low quantile of the holdout-to-train distances) are dropped and drawn again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from tabvae import dtypes
+from tabvae.errors import DataError
+from tabvae.schema import Schema
+
+if TYPE_CHECKING:
+    from tabvae.synthesizer import TabularVAE
+
+#: What a protected rare category is written as.
+RARE_PLACEHOLDER = "<rare>"
+
+
+def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFrame, Schema]:
+    """Clip numerical columns to their k-th smallest / largest value; narrow the schema range.
+
+    Columns with fewer than ``4 * k`` values are left alone: there, the k-th value is not an
+    outlier bound but a large part of the column.
+    """
+    if k <= 1:
+        return df, schema
+    df = df.copy()
+    for column in schema.modeled:
+        if column.kind != "numerical":
+            continue
+        numbers = dtypes.to_float(df[column.name])
+        present = np.sort(numbers[~np.isnan(numbers)])
+        if len(present) < 4 * k:
+            continue
+        # Midpoints between neighbouring order statistics: the bounds are no one's value.
+        low = 0.5 * (present[k - 1] + present[k])
+        high = 0.5 * (present[-k] + present[-k - 1])
+        if column.decimals is not None:
+            low, high = np.round(low, column.decimals), np.round(high, column.decimals)
+        if column.min is not None:
+            low = max(low, column.min)
+        if column.max is not None:
+            high = min(high, column.max)
+        clipped = np.clip(numbers, low, high)
+        df[column.name] = dtypes.restore(
+            np.where(np.isnan(numbers), None, clipped), column.dtype
+        ).to_numpy()
+        cast = int if column.decimals == 0 else float
+        schema = schema.replace(column.name, min=cast(low), max=cast(high))
+    return df, schema
+
+
+def merge_rare_categories(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFrame, Schema]:
+    """Replace text categories seen fewer than ``k`` times by :data:`RARE_PLACEHOLDER`.
+
+    Only text columns are merged: a placeholder in an integer-coded or boolean column would
+    change its dtype.
+    """
+    if k <= 1:
+        return df, schema
+    df = df.copy()
+    for column in schema.modeled:
+        if column.kind != "categorical" or not dtypes.is_text(df[column.name]):
+            continue
+        counts = df[column.name].value_counts(dropna=True)
+        rare = counts.index[counts < k]
+        if len(rare) == 0:
+            continue
+        series = df[column.name].astype(object)
+        df[column.name] = series.where(~series.isin(rare), RARE_PLACEHOLDER)
+        kept = [c for c in (column.categories or []) if c not in set(rare)]
+        if column.dtype == "category":
+            df[column.name] = pd.Categorical(df[column.name], categories=[*kept, RARE_PLACEHOLDER])
+        schema = schema.replace(column.name, categories=[*kept, RARE_PLACEHOLDER])
+    return df, schema
+
+
+@dataclasses.dataclass
+class GuardedSample:
+    """Rows that passed the DCR guard, with what the guard did."""
+
+    rows: pd.DataFrame
+    threshold: float
+    dropped: int
+    rounds: int
+
+
+def guarded_sample(
+    model: TabularVAE,
+    n: int,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    quantile: float = 0.01,
+    seed: int | None = None,
+    max_rounds: int = 20,
+    **sample_options: Any,
+) -> GuardedSample:
+    """Sample ``n`` rows, none closer to a training row than the guard's threshold.
+
+    Parameters
+    ----------
+    model : TabularVAE
+        A fitted model.
+    n : int
+        Rows wanted.
+    train : pandas.DataFrame
+        The training rows (the guard needs them; the saved model never holds them).
+    holdout : pandas.DataFrame, optional
+        Real rows the model never saw. The threshold is the ``quantile`` of their distances
+        to the closest training row; without a holdout, of the training rows' distances to
+        their closest other training row.
+    quantile : float
+        Which low quantile of those distances is "too close" (default the 1st percentile).
+    seed : int, optional
+        Seed of the draws.
+    max_rounds : int
+        Most rounds of drawing again before giving up with a :class:`DataError`.
+    **sample_options
+        Passed to :meth:`TabularVAE.sample` (for example ``conditions``).
+    """
+    from tabvae.evaluation import distances_to_closest
+
+    if not 0.0 < quantile < 0.5:
+        raise DataError(f"the guard quantile must be in (0, 0.5), got {quantile}")
+    columns = {c.name: c.kind for c in model.schema_.modeled if c.kind not in ("id", "constant")}
+    missing = [c for c in columns if c not in train.columns]
+    if missing:
+        raise DataError(f"the guard's training rows lack columns of the model: {missing}")
+    if holdout is not None:
+        reference = distances_to_closest(train, holdout, columns)
+    else:
+        reference = distances_to_closest(train, train, columns, exclude_self=True)
+    threshold = float(np.quantile(reference, quantile))
+    rng = np.random.default_rng(seed)
+    kept: list[pd.DataFrame] = []
+    have, dropped = 0, 0
+    for round_ in range(1, max_rounds + 1):
+        draw = model.sample(
+            max(n - have, 16) if round_ > 1 else n,
+            seed=int(rng.integers(2**31)),
+            **sample_options,
+        )
+        close = distances_to_closest(train, draw, columns) < threshold
+        dropped += int(close.sum())
+        kept.append(draw[~close])
+        have += int((~close).sum())
+        if have >= n:
+            rows = pd.concat(kept, ignore_index=True).iloc[:n].reset_index(drop=True)
+            return GuardedSample(rows, threshold, dropped, round_)
+    raise DataError(
+        f"the DCR guard kept only {have} of {n} rows after {max_rounds} rounds; "
+        "the model may be copying training rows"
+    )
