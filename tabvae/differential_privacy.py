@@ -48,8 +48,11 @@ if TYPE_CHECKING:
 STATISTICS_SHARE = 0.15
 #: Equal-width bins of a number's (or a datetime's) histogram between its schema bounds.
 N_BINS = 32
-#: Knots of the quantile map read off a noisy histogram.
-N_KNOTS = 4 * N_BINS + 1
+#: Integer columns with at most this many possible values get one bin per value, so their
+#: point masses (a term of 12, 24 or 36 months) come back as such.
+MAX_VALUE_BINS = 128
+#: Knots of the quantile map read off a noisy histogram (as many as a non-private map keeps).
+N_KNOTS = 1001
 #: Kinds whose transformers are fitted from a noisy histogram.
 COUNTED_KINDS = ("numerical", "datetime", "categorical")
 #: Largest noise multiplier the calibration tries before giving up.
@@ -97,8 +100,12 @@ def dp_event(
     """
     import dp_accounting
 
-    step = dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(noise_multiplier))
-    sgd = dp_accounting.SelfComposedDpEvent(step, int(steps))
+    # A fit with no column to model runs no step.
+    sgd: Any = dp_accounting.NoOpDpEvent()
+    if steps > 0:
+        gaussian = dp_accounting.GaussianDpEvent(noise_multiplier)
+        step = dp_accounting.PoissonSampledDpEvent(q, gaussian)
+        sgd = dp_accounting.SelfComposedDpEvent(step, int(steps))
     if statistics_noise_multiplier is None:
         return sgd
     histograms = dp_accounting.GaussianDpEvent(statistics_noise_multiplier)
@@ -351,12 +358,32 @@ def _datetime_unit(column: Column) -> str | None:
     return None
 
 
+def bins_of(column: Column) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the value bins of a number or datetime column.
+
+    A bin whose ends are equal holds one value. Integer columns with few possible values get
+    one bin per value; other columns a bin for exactly their lower bound (so zero-inflated
+    amounts keep their point mass at zero), then :data:`N_BINS` equal bins up to the upper
+    bound. Only the schema decides the bins.
+    """
+    low, high = bounds(column)
+    if (
+        column.kind == "numerical"
+        and column.decimals == 0
+        and math.floor(high) - math.ceil(low) + 1 <= MAX_VALUE_BINS
+    ):
+        values = np.arange(math.ceil(low), math.floor(high) + 1, dtype=np.float64)
+        return values, values
+    edges = np.linspace(low, high, N_BINS + 1)
+    return np.concatenate([[low], edges[:-1]]), np.concatenate([[low], edges[1:]])
+
+
 def histogram(transformer: Any, series: pd.Series) -> np.ndarray:
     """Exact counts of one column: value bins, then a missing bin for nullable columns.
 
-    Categories count once each, in the schema's order; numbers and datetimes in
-    :data:`N_BINS` equal bins between the schema bounds (values outside count in the end
-    bins). Every row adds one to exactly one bin.
+    Categories count once each, in the schema's order; numbers and datetimes in the bins of
+    :func:`bins_of` (values outside the schema bounds count in the end bins). Every row adds
+    one to exactly one bin.
     """
     column = transformer.column
     if column.kind == "categorical":
@@ -372,29 +399,37 @@ def histogram(transformer: Any, series: pd.Series) -> np.ndarray:
         )
         return transformer.transform(series)[column.name].sum(axis=0).astype(np.float64)
     numbers = transformer.to_numbers(series)
-    present = numbers[~np.isnan(numbers)]
-    low, high = bounds(column)
-    counts = np.histogram(np.clip(present, low, high), bins=N_BINS, range=(low, high))[0]
-    counts = counts.astype(np.float64)
-    return np.append(counts, np.isnan(numbers).sum()) if column.nullable else counts
+    missing = np.isnan(numbers)
+    left, right = bins_of(column)
+    present = np.clip(numbers[~missing], left[0], right[-1])
+    if np.array_equal(left, right):
+        index = np.clip(np.round(present - left[0]).astype(np.int64), 0, len(left) - 1)
+    else:
+        # Bin 0 holds the lower bound itself; bin k > 0 the values in (left[k], right[k]].
+        index = np.searchsorted(right, present, side="left")
+    counts = np.bincount(index, minlength=len(left)).astype(np.float64)
+    return np.append(counts, missing.sum()) if column.nullable else counts
 
 
 def knots_from_histogram(
-    noisy: np.ndarray, low: float, high: float, threshold: float
+    noisy: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float
 ) -> np.ndarray:
-    """Quantile knots of a noisy histogram of equal bins between ``low`` and ``high``.
+    """Quantile knots of a noisy histogram with bins from ``left`` to ``right``.
 
     Bins whose noisy count is below ``threshold`` count as empty, so the noise on the many
     empty bins of a skewed column does not add up to spurious mass in its tail. Within a
-    bin, values are taken as spread evenly.
+    bin, values are taken as spread evenly; a one-value bin is a point mass, which comes back
+    as repeated knots.
     """
     weights = np.where(noisy > threshold, noisy, 0.0)
-    # A trace of mass in every bin keeps the CDF strictly increasing, so knots are unique.
+    # A trace of mass in every bin keeps the CDF increasing across each bin.
     weights = weights + 1e-6 * max(weights.sum(), 1.0) / len(weights)
-    cdf = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
-    edges = np.linspace(low, high, len(weights) + 1)
-    knots = np.interp(np.linspace(0.0, 1.0, N_KNOTS), cdf, edges)
-    knots[0], knots[-1] = low, high
+    above = np.cumsum(weights) / weights.sum()
+    below = np.concatenate([[0.0], above[:-1]])
+    cdf = np.column_stack([below, above]).ravel()
+    ends = np.column_stack([left, right]).ravel()
+    knots = np.interp(np.linspace(0.0, 1.0, N_KNOTS), cdf, ends)
+    knots[0], knots[-1] = left[0], right[-1]
     return knots
 
 
@@ -457,9 +492,11 @@ def fit_private_table(
                 }
             )
             continue
-        state: dict[str, Any] = {
-            "knots": knots_from_histogram(values, *bounds(column), std).tolist()
-        }
+        left, right = bins_of(column)
+        # A threshold of one noise standard deviation served the tables we tried best: it
+        # removes most of the spurious mass and few of the real bins.
+        knots = knots_from_histogram(values, left, right, std)
+        state: dict[str, Any] = {"knots": knots.tolist()}
         if column.kind == "datetime":
             state["unit"] = _datetime_unit(column)
         transformer.set_state(state)
