@@ -63,7 +63,7 @@ def test_saved_model_holds_no_pickle_and_no_rows(fitted, mixed_frame, tmp_path):
     # Scores are unique per row: none may appear in the model, not even the range ends.
     assert not any(repr(float(value)) in text for value in mixed_frame["score"])
     unprotected = TabularVAE(**SMALL, extreme_value_k=0).fit(mixed_frame)
-    text = "".join((p.read_text() for p in unprotected.save(tmp_path / "raw").glob("*.json")))
+    text = "".join(p.read_text() for p in unprotected.save(tmp_path / "raw").glob("*.json"))
     assert repr(float(mixed_frame["score"].max())) in text  # the check can see a value
 
 
