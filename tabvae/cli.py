@@ -198,10 +198,27 @@ def _privacy_note(report: dict[str, Any] | None) -> str:
     metavar="COLUMN=VALUE",
     help="Give every row this value (repeatable; needs a model fitted with --condition-on).",
 )
+@click.option(
+    "--guard",
+    "guard_path",
+    type=click.Path(path_type=Path),
+    help="Training table: drop and redraw rows closer to a training row than real rows are.",
+)
+@click.option(
+    "--guard-holdout",
+    type=click.Path(path_type=Path),
+    help="Real rows the model never saw, to set the guard's distance threshold.",
+)
 @click.option("--seed", type=int, help="Random seed of this draw.")
 @user_errors
 def sample(
-    model_path: Path, n_rows: int, output: Path, where: tuple[str, ...], seed: int | None
+    model_path: Path,
+    n_rows: int,
+    output: Path,
+    where: tuple[str, ...],
+    guard_path: Path | None,
+    guard_holdout: Path | None,
+    seed: int | None,
 ) -> None:
     """Write synthetic rows from a saved model.
 
@@ -209,17 +226,29 @@ def sample(
     Example:
       tabvae sample model -n 1000 -o synthetic.parquet --seed 1
       tabvae sample model -n 5000 -o churned.csv --where churn=Yes --where contract="Two year"
+      tabvae sample model -n 1000 -o safe.csv --guard train.csv --guard-holdout holdout.csv
     """
     from tabvae.conditions import parse_assignments
-    from tabvae.io import table_format, write_table
+    from tabvae.io import read_table, table_format, write_table
     from tabvae.synthesizer import TabularVAE
 
     table_format(output)  # a bad extension fails before the model loads
     model = TabularVAE.load(model_path)
     conditions = parse_assignments(model.schema_, list(where)) if where else None
-    rows = model.sample(n_rows, seed=seed, conditions=conditions)
+    if guard_path is None:
+        rows = model.sample(n_rows, seed=seed, conditions=conditions)
+        note = ""
+    else:
+        from tabvae.protections import guarded_sample
+
+        holdout = read_table(guard_holdout) if guard_holdout is not None else None
+        guarded = guarded_sample(
+            model, n_rows, read_table(guard_path), holdout, seed=seed, conditions=conditions
+        )
+        rows = guarded.rows
+        note = f" (the DCR guard dropped and redrew {guarded.dropped} rows)"
     write_table(rows, output)
-    click.echo(f"Wrote {len(rows)} synthetic rows to {output}", err=True)
+    click.echo(f"Wrote {len(rows)} synthetic rows to {output}{note}", err=True)
 
 
 OUTPUT_TABLE = click.option(

@@ -64,3 +64,32 @@ def test_dcr_guard_drops_rows_that_are_too_close():
     assert (distances_to_closest(train, result.rows, kinds) >= result.threshold).all()
     with pytest.raises(DataError, match="quantile"):
         guarded_sample(model, 10, train, quantile=0.9)
+
+
+def test_cli_guard(tmp_path):
+    from click.testing import CliRunner
+
+    from tabvae.cli import main
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "g": rng.choice(["u", "v"], 200)})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    model = TabularVAE(epochs=2, hidden=(8,), latent_dim=2, random_state=0).fit(frame)
+    model.save(tmp_path / "model")
+    result = CliRunner().invoke(
+        main,
+        [
+            "sample",
+            str(tmp_path / "model"),
+            "-n",
+            "50",
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--guard",
+            str(tmp_path / "train.csv"),
+            "--seed",
+            "0",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "DCR guard" in result.output and len(pd.read_csv(tmp_path / "out.csv")) == 50
