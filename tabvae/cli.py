@@ -7,6 +7,7 @@ Each command parses its options, calls one library function, and turns a
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,10 @@ import click
 
 from tabvae import __version__
 from tabvae.errors import TabVAEError
+
+# TensorFlow prints a oneDNN notice to stderr at import, before its log level applies; on the
+# command line that is noise around the one line a user should read.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
