@@ -326,18 +326,14 @@ class DPVAE(VAE):
         return self._track(mean_reconstruction + mean_kl, mean_reconstruction, mean_kl)
 
 
-def poisson_batches(
-    blocks: dict[str, np.ndarray], q: float, rng: np.random.Generator
-) -> Iterator[dict[str, np.ndarray]]:
-    """Endless batches, each row in each independently with probability ``q``.
+def poisson_rows(n_rows: int, q: float, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Endless batches of row indices, each row in each independently with probability ``q``.
 
     Batch sizes vary (and may be 0): that is what the accountant's subsampling analysis
     assumes, unlike shuffled fixed-size batches.
     """
-    n_rows = len(next(iter(blocks.values())))
     while True:
-        rows = np.flatnonzero(rng.random(n_rows) < q)
-        yield {k: v[rows] for k, v in blocks.items()}
+        yield np.flatnonzero(rng.random(n_rows) < q)
 
 
 def train_private(
@@ -355,10 +351,24 @@ def train_private(
     step drew. Tests set it.
     """
     rng = np.random.default_rng(secrets.randbits(128) if sampling_seed is None else sampling_seed)
-    signature = {k: tf.TensorSpec((None, *v.shape[1:]), tf.float32) for k, v in blocks.items()}
-    dataset = tf.data.Dataset.from_generator(
-        lambda: poisson_batches(blocks, q, rng), output_signature=signature
-    ).prefetch(2)
+    keys = list(blocks)
+    widths = [blocks[k].shape[1] for k in keys]
+    # One matrix gathered by row indices: tf.data moves one tensor per batch, not one per head.
+    matrix = tf.constant(np.concatenate([blocks[k] for k in keys], axis=1), tf.float32)
+    n_rows = int(matrix.shape[0])
+
+    def gather(rows: tf.Tensor) -> dict[str, tf.Tensor]:
+        parts = tf.split(tf.gather(matrix, rows), widths, axis=1)
+        return dict(zip(keys, parts, strict=True))
+
+    dataset = (
+        tf.data.Dataset.from_generator(
+            lambda: poisson_rows(n_rows, q, rng),
+            output_signature=tf.TensorSpec((None,), tf.int64),
+        )
+        .map(gather)
+        .prefetch(2)
+    )
     history = model.fit(
         dataset,
         epochs=int(epochs),

@@ -16,7 +16,7 @@ from conftest import make_mixed_frame
 from tabvae import DataError, SchemaError, TabularVAE, infer_schema
 from tabvae import differential_privacy as dp
 from tabvae.cli import main
-from tabvae.dp_training import DPVAE, clip_factors, clipped_sum, poisson_batches
+from tabvae.dp_training import DPVAE, clip_factors, clipped_sum, poisson_rows
 from tabvae.heads import HeadSpec
 from tabvae.model import condition_key, input_key
 
@@ -155,10 +155,12 @@ def test_ghost_clipping_matches_materialized_per_example_gradients(tie_weights, 
 
 
 def test_poisson_batches_include_each_row_with_probability_q():
-    blocks = {"h0": np.arange(1000, dtype=np.float32)[:, None]}
-    batches = poisson_batches(blocks, 0.05, np.random.default_rng(0))
-    sizes = [len(next(batches)["h0"]) for _ in range(200)]
+    batches = poisson_rows(1000, 0.05, np.random.default_rng(0))
+    drawn = [next(batches) for _ in range(400)]
+    sizes = [len(rows) for rows in drawn]
     assert 45 <= np.mean(sizes) <= 55 and len(set(sizes)) > 5
+    counts = np.bincount(np.concatenate(drawn), minlength=1000)
+    assert 15 <= counts.mean() <= 25 and (counts > 0).mean() > 0.99
 
 
 # --- what a private fit may read ----------------------------------------------------------
