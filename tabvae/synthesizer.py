@@ -90,9 +90,10 @@ class TabularVAE(BaseEstimator):
         early stopping is off (every row trains for ``epochs`` epochs, ``validation_split``
         and ``patience`` are ignored); the latent prior is N(0, I) whatever ``prior`` says
         (a mixture fitted to encoded rows would spend privacy); ``condition_on`` is refused
-        and the schema's ``determined_by`` rules are dropped (both tabulate the rows). Fewer
-        epochs mean less noise per step for the same budget. ``dp_report_`` holds the
-        reached epsilon.
+        and the schema's ``determined_by`` rules are dropped (both tabulate the rows), and
+        ``extreme_value_k`` and ``rare_category_k`` do nothing (they read the rows; values
+        are clamped to the schema's bounds instead). Fewer epochs mean less noise per step
+        for the same budget. ``dp_report_`` holds the reached epsilon.
     epsilon : float
         Privacy budget of a ``dp`` fit, for the whole fit (network and histograms).
     delta : float, optional
