@@ -133,6 +133,11 @@ def guarded_sample(
     """
     from tabvae.evaluation import distances_to_closest
 
+    if getattr(model, "dp_report_", None):
+        raise DataError(
+            "the DCR guard reads the training rows again, which would void the model's "
+            "differential-privacy guarantee; sample without the guard"
+        )
     if not 0.0 < quantile < 0.5:
         raise DataError(f"the guard quantile must be in (0, 0.5), got {quantile}")
     columns = {c.name: c.kind for c in model.schema_.modeled if c.kind not in ("id", "constant")}
