@@ -124,6 +124,12 @@ def schema_infer(data: Path, output: Path | None) -> None:
     type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
     help="Delta of a --dp fit (default 1 / number of rows).",
 )
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Keep this share of rows aside (written to MODEL-holdout.csv, the rest to "
+    "MODEL-train.csv) for `tabvae report`.",
+)
 @click.option("--seed", type=int, help="Random seed, for reproducible models.")
 @user_errors
 def fit(
@@ -138,6 +144,7 @@ def fit(
     dp: bool,
     epsilon: float | None,
     delta: float | None,
+    holdout: float | None,
     seed: int | None,
 ) -> None:
     """Fit a model to a CSV or Parquet table and save it.
@@ -147,10 +154,11 @@ def fit(
       tabvae fit people.csv -o model --epochs 200 --seed 0
       tabvae fit churn.csv -o model --condition-on churn --condition-on contract
       tabvae fit people.csv --schema schema.json -o model --dp --epsilon 1 --epochs 30
+      tabvae fit people.csv -o model --holdout 0.2
     """
     if not dp and (epsilon is not None or delta is not None):
         raise click.UsageError("--epsilon and --delta need --dp")
-    from tabvae.io import read_table
+    from tabvae.io import read_table, split_holdout, write_table
     from tabvae.synthesizer import TabularVAE
 
     options = {
@@ -165,6 +173,16 @@ def fit(
         "delta": delta,
     }
     table = read_table(data)
+    if holdout is not None:
+        table, kept_aside = split_holdout(table, holdout, seed)
+        stem = str(output).removesuffix(".zip")
+        write_table(table, f"{stem}-train.csv")
+        write_table(kept_aside, f"{stem}-holdout.csv")
+        click.echo(
+            f"Kept {len(kept_aside)} rows aside in {stem}-holdout.csv "
+            f"(training rows: {stem}-train.csv)",
+            err=True,
+        )
     model = TabularVAE(**{k: v for k, v in options.items() if v is not None})
     with _epoch_bar(model.epochs) as progress:
         model.fit(table, schema=schema_path, progress=progress)
@@ -322,6 +340,42 @@ def impute(model_path: Path, data: Path, output: Path, seed: int | None) -> None
 
 
 @main.command()
+@click.argument("real", type=click.Path(path_type=Path))
+@click.argument("synthetic", type=click.Path(path_type=Path))
+@click.option(
+    "--holdout",
+    type=click.Path(path_type=Path),
+    help="Real rows the model never saw (for the privacy section).",
+)
+@click.option("--target", help="Column to predict for the utility section.")
+@click.option(
+    "-o",
+    "--output",
+    default="report.html",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="HTML page; the JSON goes beside it.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@user_errors
+def report(
+    real: Path, synthetic: Path, holdout: Path | None, target: str | None, output: Path, seed: int
+) -> None:
+    """Write a fidelity, utility and privacy report on a synthetic table.
+
+    \b
+    Example:
+      tabvae fit people.csv --holdout 0.2 -o model
+      tabvae sample model -n 5000 -o synthetic.csv
+      tabvae report model-train.csv synthetic.csv --holdout model-holdout.csv -o report.html
+    """
+    from tabvae.report import report as write_report
+
+    write_report(real, synthetic, holdout=holdout, target=target, output=output, seed=seed)
+    click.echo(f"Wrote {output} and {Path(output).with_suffix('.json')}", err=True)
+
+
+@main.command()
 @click.option(
     "-o",
     "--output-dir",
@@ -337,7 +391,8 @@ def demo(output_dir: Path, epochs: int | None, seed: int) -> None:
     """Fit the example table shipped with tabvae and score the synthetic rows.
 
     The table is `credit_data` (4,454 credit applications, from the R package modeldata).
-    Writes the model, the schema and the synthetic rows to OUTPUT_DIR.
+    Fits 80 % of it, keeps 20 % aside, and writes the model, the schema, the synthetic rows
+    and a fidelity / utility / privacy report (report.html and report.json) to OUTPUT_DIR.
 
     \b
     Example:
@@ -354,6 +409,7 @@ def demo(output_dir: Path, epochs: int | None, seed: int) -> None:
     )
     click.echo(f"Synthetic rows: {result.synthetic_path}")
     click.echo(f"Model:          {result.model_path}")
+    click.echo(f"Report:         {result.report_path}")
     click.echo("")
     click.echo("Fidelity (1.0 = same as the real table):")
     click.echo(f"  column shapes  {result.column_shapes:.3f}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabvae.io import write_table
+from tabvae.io import split_holdout, write_table
 
 DEMO_TABLE = "credit_data.csv"
 
@@ -34,6 +34,7 @@ class DemoResult:
     column_shapes: float
     pair_trends: float
     per_column: dict[str, float]
+    report_path: Path
 
 
 def run_demo(
@@ -42,13 +43,17 @@ def run_demo(
     seed: int = 0,
     progress=None,
 ) -> DemoResult:
-    """Fit the demo table, save the model, write synthetic rows and score them."""
+    """Fit 80 % of the demo table, write synthetic rows, and report on them.
+
+    The other 20 % is the holdout the report's privacy and utility sections need.
+    """
     from tabvae.evaluation import column_shapes, pair_trends
+    from tabvae.report import report
     from tabvae.synthesizer import TabularVAE
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    real = demo_table()
+    real, holdout = split_holdout(demo_table(), 0.2, seed)
     params = {"random_state": seed} | ({"epochs": epochs} if epochs else {})
     started = time.perf_counter()
     model = TabularVAE(**params).fit(real, progress=progress)
@@ -61,7 +66,10 @@ def run_demo(
     model.schema_.to_json(output_dir / "schema.json")
     shapes, per_column = column_shapes(real, synthetic)
     trends, _ = pair_trends(real, synthetic)
+    report_path = output_dir / "report.html"
+    report(real, synthetic, holdout=holdout, target="Status", output=report_path, seed=seed)
     return DemoResult(
+        report_path=report_path,
         output_dir=output_dir,
         synthetic_path=synthetic_path,
         model_path=model_path,

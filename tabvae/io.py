@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tabvae.errors import DataError
@@ -103,3 +104,19 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` atomically."""
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def split_holdout(
+    df: pd.DataFrame, fraction: float, seed: int | None = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows at random into (training rows, holdout rows) with ``fraction`` held out."""
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"the holdout fraction must be between 0 and 1, got {fraction}")
+    n_holdout = round(len(df) * fraction)
+    if n_holdout < 1 or len(df) - n_holdout < 2:
+        raise DataError(f"a holdout of {fraction:.0%} leaves too few rows of {len(df)}")
+    order = np.random.default_rng(seed).permutation(len(df))
+    return (
+        df.iloc[order[n_holdout:]].reset_index(drop=True),
+        df.iloc[order[:n_holdout]].reset_index(drop=True),
+    )

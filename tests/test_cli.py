@@ -35,7 +35,16 @@ def run(*args: str):
 
 
 def test_every_command_has_help_with_an_example():
-    for command in [[], ["schema", "infer"], ["fit"], ["sample"], ["demo"]]:
+    for command in [
+        [],
+        ["schema", "infer"],
+        ["fit"],
+        ["sample"],
+        ["demo"],
+        ["report"],
+        ["transfer"],
+        ["impute"],
+    ]:
         result = run(*command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.output
@@ -143,5 +152,29 @@ def test_demo_writes_rows_and_a_summary(tmp_path):
     result = run("demo", "-o", tmp_path / "demo", "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert "column shapes" in result.output
+    assert (tmp_path / "demo" / "report.html").exists()
     synthetic = pd.read_csv(tmp_path / "demo" / "synthetic.csv")
-    assert len(synthetic) == 4454 and "Status" in synthetic.columns
+    assert len(synthetic) == 3563 and "Status" in synthetic.columns
+
+
+def test_fit_with_holdout_then_report(workspace, tmp_path):
+    model = tmp_path / "m"
+    result = run("fit", workspace / "people.csv", "-o", model, "--holdout", "0.25", *FAST)
+    assert result.exit_code == 0, result.output
+    train = pd.read_csv(f"{model}-train.csv")
+    holdout = pd.read_csv(f"{model}-holdout.csv")
+    assert len(train) + len(holdout) == 240 and len(holdout) == 60
+    run("sample", model, "-n", 180, "-o", tmp_path / "syn.csv")
+    result = run(
+        "report",
+        f"{model}-train.csv",
+        tmp_path / "syn.csv",
+        "--holdout",
+        f"{model}-holdout.csv",
+        "-o",
+        tmp_path / "r.html",
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.html").exists() and (tmp_path / "r.json").exists()
+    bad = run("report", tmp_path / "missing.csv", tmp_path / "syn.csv")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
