@@ -100,6 +100,7 @@ def test_impute_fills_only_the_gaps(conditional):
 def test_conditional_model_round_trips_through_a_file(conditional, tmp_path):
     _, model = conditional
     loaded = TabularVAE.load(model.save(tmp_path / "cvae.zip"))
+    assert loaded.condition_priors_.keys() == model.condition_priors_.keys()
     asked = {"city": "Lima", "tier": "rare"}
     pd.testing.assert_frame_equal(
         loaded.sample(40, conditions=asked, seed=3), model.sample(40, conditions=asked, seed=3)
@@ -169,3 +170,12 @@ def test_cli_where_transfer_and_impute(conditional, tmp_path):
         ],
     )
     assert bad.exit_code == 1 and "COLUMN=VALUE" in bad.output
+
+
+def test_common_condition_values_get_their_own_latent_prior(mixed_frame, tmp_path):
+    model = TabularVAE(**FAST, condition_on=["is_member"]).fit(mixed_frame)
+    assert set(model.condition_priors_) == {(True,), (False,)}
+    loaded = TabularVAE.load(model.save(tmp_path / "m"))
+    assert set(loaded.condition_priors_) == {(True,), (False,)}
+    rows = loaded.sample(100, conditions={"is_member": True}, seed=0)
+    assert rows["is_member"].all()
