@@ -89,7 +89,8 @@ def report(
     Parameters
     ----------
     real : DataFrame or path
-        The real rows the synthesizer was trained on (CSV, Parquet or JSON path, or a frame).
+        The real rows the synthesizer was trained on: a frame, or a CSV / Parquet path (read
+        with :func:`tabvae.io.read_table`).
     synthetic : DataFrame or path
         The synthetic rows. It must have every column of ``real``; extra columns are ignored.
     holdout : DataFrame or path, optional
@@ -202,19 +203,9 @@ def _load(data: Any, what: str) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         df = data
     elif isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if not path.is_file():
-            raise DataError(f"{what} data file not found: {path}")
-        suffix = path.suffix.lower()
-        try:
-            if suffix in (".parquet", ".pq"):
-                df = pd.read_parquet(path)
-            elif suffix in (".json", ".jsonl", ".ndjson"):
-                df = pd.read_json(path, lines=suffix != ".json")
-            else:
-                df = pd.read_csv(path)
-        except (ValueError, OSError, ImportError) as exc:
-            raise DataError(f"cannot read {what} data {path}: {exc}") from exc
+        from tabvae.io import read_table
+
+        df = read_table(data)
     else:
         raise DataError(
             f"{what} data must be a DataFrame or a file path, not {type(data).__name__}"
@@ -1033,7 +1024,7 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
 
 def _fmt_num(v: float) -> str:
     """Short tick label: 3 significant digits, k/M suffixes, no float noise."""
-    v = float(v)
+    v = float(v) + 0.0  # no "-0"
     a = abs(v)
     if a >= 1e9 or 0 < a < 1e-3:
         return f"{v:.2e}"
@@ -1041,8 +1032,9 @@ def _fmt_num(v: float) -> str:
         return f"{v / 1e6:.3g}M"
     if a >= 1e4:
         return f"{v / 1e3:.3g}k"
-    if v == int(v):
-        return str(int(v))
+    if a >= 100 or v == int(v):
+        # .3g would write 9572 as "9.57e+03".
+        return f"{v:.0f}"
     return f"{v:.3g}"
 
 
@@ -1403,6 +1395,10 @@ def _svg_heatmap(columns: Sequence[str], pairs: Sequence[Mapping[str, Any]]) -> 
             f'fill="{_score_colour(score)}"/>'
         )
     out.append(f'<text x="{sx + 18}" y="{top + 9}" font-size="10" fill="#3a4250">1.0</text>')
+    out.append(
+        f'<text x="{sx + 18}" y="{top + steps * sh / 2 + 4:.1f}" font-size="10" '
+        'fill="#3a4250">0.75</text>'
+    )
     out.append(
         f'<text x="{sx + 18}" y="{top + steps * sh:.1f}" font-size="10" fill="#3a4250">≤0.5</text>'
     )
