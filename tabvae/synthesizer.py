@@ -617,10 +617,17 @@ class TabularVAE(BaseEstimator):
         if not gaps:
             return df.copy()
         if self.conditions_ is not None:
-            drawn = self.conditions_.draw(len(filled), rng)
             for name in self.conditions_.names:
-                if name in gaps:
-                    filled.loc[gaps[name], name] = drawn.loc[gaps[name], name].to_numpy()
+                if name not in gaps:
+                    continue
+                # Draw from the training frequencies until every gap has a value (a missing
+                # value is itself one of the frequencies of a column that had gaps).
+                for _ in range(100):
+                    still = filled[name].isna().to_numpy() & gaps[name]
+                    if not still.any():
+                        break
+                    drawn = self.conditions_.draw(int(still.sum()), rng)[name].to_numpy()
+                    filled.loc[still, name] = drawn
         for _ in range(max(1, int(rounds))):
             blocks = self._blocks_of(filled)
             conditions = {
