@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import shlex
-import subprocess
 import sys
 import time
 import traceback
@@ -632,47 +630,7 @@ def render(results: list[dict[str, Any]], n: int) -> str:
 
 def machine() -> dict[str, str]:
     """Like benchmarks/run.py's, without importing torch (not used here)."""
-    import psutil
-
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {"python": platform.python_version()}
-    for module in ("tensorflow", "keras", "sdmetrics", "sklearn", "pandas", "numpy"):
-        try:
-            versions[module] = __import__(module).__version__
-        except Exception:
-            versions[module] = "not installed"
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "tabvae"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        commit += " (with uncommitted changes in tabvae/)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "ram_gb": f"{psutil.virtual_memory().total / 2**30:.1f}",
-        "load_average_at_start": " ".join(f"{load:.2f}" for load in os.getloadavg()),
-        "os": platform.platform(),
-        "tabvae_commit": commit,
-        **versions,
-    }
+    return harness.machine(("tensorflow", "keras", "sdmetrics", "sklearn", "pandas"))
 
 
 def document(

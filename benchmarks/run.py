@@ -661,7 +661,11 @@ def render_problems(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> dict[str, str]:
+PEER_MODULES = ("tensorflow", "keras", "torch", "ctgan", "sdmetrics", "sklearn", "pandas")
+
+
+def machine(modules: tuple[str, ...] = PEER_MODULES) -> dict[str, str]:
+    """The machine, the versions of ``modules`` and numpy, and the tabvae commit."""
     import psutil
 
     cpu = platform.processor() or "unknown"
@@ -673,7 +677,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     versions = {"python": platform.python_version()}
-    for module in ("tensorflow", "keras", "torch", "ctgan", "sdmetrics", "sklearn", "pandas"):
+    for module in modules:
         try:
             versions[module] = __import__(module).__version__
         except Exception:
