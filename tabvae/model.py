@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras import ops
 
 from tabvae import _backend  # noqa: F401  (selects the TensorFlow backend)
-from tabvae.heads import HeadSpec, head_loss
+from tabvae.heads import HeadLayout, HeadSpec
 from tabvae.layers import KLDivergence, Reparameterize, TiedDense
 
 
@@ -73,7 +73,11 @@ def build_decoder(
     tied_to: keras.Model | None = None,
     conditions: list[HeadSpec] | None = None,
 ) -> keras.Model:
-    """Decoder: the code (and conditions), the encoder's widths in reverse, one head per spec.
+    """Decoder: the code (and conditions), the encoder's widths in reverse, then the heads.
+
+    Every head's parameters come out of one dense layer as one flat tensor, laid out as
+    :class:`~tabvae.heads.HeadLayout` says: the same as one dense layer per head, in one
+    matrix product.
 
     With ``tied_to`` (an encoder), each hidden layer uses the transpose of the encoder layer
     it mirrors: the first reuses ``z_mean``'s kernel, the next the last encoder layer's, ...
@@ -96,21 +100,17 @@ def build_decoder(
             own = _dense(units, None, seed + 250, f"{name}_condition", use_bias=False)
             tied = keras.layers.Add()([tied, own(condition)])
         x = keras.layers.Activation("relu")(tied)
-    outputs = {
-        input_key(i): _dense(
-            head_loss(h.loss).output_width(h.width), None, seed + 300 + i, f"head_{i}"
-        )(x)
-        for i, h in enumerate(heads)
-    }
-    return keras.Model({LATENT_KEY: z} | condition_inputs, outputs, name="decoder")
+    params = _dense(HeadLayout(heads).param_width, None, seed + 300, "heads")(x)
+    return keras.Model({LATENT_KEY: z} | condition_inputs, params, name="decoder")
 
 
 class VAE(keras.Model):
-    """Encoder -> KL identity layer -> reparameterization -> decoder -> per-head outputs.
+    """Encoder -> KL identity layer -> reparameterization -> decoder -> head parameters.
 
     Training reconstructs each head with its own loss and weight; rows whose value is
     missing do not count for that value's head (the head's ``mask``). ``beta * KL`` comes
-    from the :class:`KLDivergence` layer's ``add_loss``.
+    from the :class:`KLDivergence` layer's ``add_loss``. The model's output is the flat
+    tensor of every head's parameters; ``layout.split`` cuts it into heads.
     """
 
     def __init__(
@@ -143,15 +143,14 @@ class VAE(keras.Model):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
-        keys = {h.name: input_key(i) for i, h in enumerate(self.heads)}
-        self._mask_keys = [keys[h.mask] if h.mask else None for h in self.heads]
-        self._head_losses = [head_loss(h.loss) for h in self.heads]
+        self.layout = HeadLayout(self.heads)
+        self._target_keys = [input_key(i) for i in range(len(self.heads))]
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
-    def call(self, inputs: dict[str, Any], training: bool | None = None) -> dict[str, Any]:
+    def call(self, inputs: dict[str, Any], training: bool | None = None) -> Any:
         z_mean, z_log_var = self.kl(self.encoder(inputs, training=training))
         z = self.reparameterize([z_mean, z_log_var], training=training)
         return self.decoder(self.decoder_inputs(z, inputs), training=training)
@@ -161,17 +160,11 @@ class VAE(keras.Model):
         keys = [condition_key(i) for i in range(len(self.conditions))]
         return {LATENT_KEY: z} | {key: inputs[key] for key in keys}
 
-    def reconstruction_loss(self, targets: dict[str, Any], outputs: dict[str, Any]) -> Any:
+    def reconstruction_loss(self, targets: dict[str, Any], params: Any) -> Any:
         """Weighted sum of the heads' losses, per example (shape ``(batch,)``)."""
-        total = 0.0
-        for i, head in enumerate(self.heads):
-            key = input_key(i)
-            per_example = self._head_losses[i].loss(targets[key], outputs[key])
-            mask_key = self._mask_keys[i]
-            if mask_key is not None:
-                per_example = per_example * (1.0 - targets[mask_key][:, 0])
-            total = total + head.weight * per_example
-        return total
+        blocks = [targets[key] for key in self._target_keys]
+        joined = blocks[0] if len(blocks) == 1 else ops.concatenate(blocks, axis=1)
+        return self.layout.loss(joined, params)
 
     def _step_losses(self, data: dict[str, Any], training: bool) -> tuple[Any, Any, Any]:
         outputs = self(data, training=training)

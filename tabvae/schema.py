@@ -342,9 +342,7 @@ def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str
     # Whole numbers with few values (an area that is 0 exactly when there is no pool) can
     # determine a category too.
     counters = [
-        c.name
-        for c in columns
-        if c.kind == "numerical" and c.decimals == 0 and not c.exclude
+        c.name for c in columns if c.kind == "numerical" and c.decimals == 0 and not c.exclude
     ]
     names = dependents + counters
     codes = {n: pd.factorize(df[n], use_na_sentinel=False)[0] for n in names}

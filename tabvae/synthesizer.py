@@ -34,7 +34,8 @@ from tabvae.table import TableTransformer
 from tabvae.transformers import ColumnTransformer
 
 MODEL_FORMAT = "tabvae-model"
-MODEL_FORMAT_VERSION = 1
+# 2: one dense layer predicts every head's parameters (1 had a layer per head).
+MODEL_FORMAT_VERSION = 2
 _FILES = ("config.json", "schema.json", "transformers.json", "model.weights.h5")
 _PREDICT_BATCH = 16384
 #: Condition values with fewer training rows share the pooled latent prior.
@@ -471,17 +472,15 @@ class TabularVAE(BaseEstimator):
         self, codes: np.ndarray, conditions: dict[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """Predicted parameters of every output head for latent codes and condition blocks."""
-        parts: dict[str, list[np.ndarray]] = {h.name: [] for h in self.heads_}
+        parts = []
         for start in range(0, len(codes), _PREDICT_BATCH):
             window = slice(start, start + _PREDICT_BATCH)
             inputs = {LATENT_KEY: codes[window].astype(np.float32)} | {
                 condition_key(i): conditions[c.name][window]
                 for i, c in enumerate(self.condition_heads_)
             }
-            outputs = self.model_.decoder(inputs, training=False)
-            for i, head in enumerate(self.heads_):
-                parts[head.name].append(np.asarray(outputs[input_key(i)]))
-        return {name: np.concatenate(blocks) for name, blocks in parts.items()}
+            parts.append(np.asarray(self.model_.decoder(inputs, training=False)))
+        return self.model_.layout.split(np.concatenate(parts))
 
     def _rows(
         self,

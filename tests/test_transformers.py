@@ -143,3 +143,48 @@ def test_text_round_trip(values):
         assert back["t"].tolist() == frame["t"].tolist() or (
             back["t"].isna().tolist() == frame["t"].isna().tolist()
         )
+
+
+def test_point_masses_are_their_own_levels_and_come_back_exactly():
+    rng = np.random.default_rng(1)
+    hours = rng.normal(35, 8, 300).round(1)
+    hours[rng.random(300) < 0.3] = 40.0
+    hours[rng.random(300) < 0.2] = 0.0
+    hours[rng.random(300) < 0.1] = np.nan
+    frame = pd.DataFrame({"hours": hours})
+    table, back = round_trip(frame)
+    transformer = table.transformers_[0]
+    assert transformer.point_masses == [0.0, 40.0]
+    value, mode = table.heads
+    assert (mode.name, mode.width, mode.loss) == ("hours::mode", 4, "categorical")
+    assert (value.mask, value.mask_level) == ("hours::mode", 0)
+    assert back["hours"].isna().tolist() == frame["hours"].isna().tolist()
+    present = frame["hours"].notna()
+    np.testing.assert_allclose(back["hours"][present], frame["hours"][present], atol=1e-3)
+    assert set(back["hours"][frame["hours"].isin([0.0, 40.0])]) == {0.0, 40.0}
+
+
+def test_a_value_few_rows_share_is_not_a_point_mass():
+    # 4 of 40 rows is 10 %, but too few people to keep their value in the model.
+    values = np.r_[np.full(4, 7.0), np.linspace(0, 1, 36)]
+    transformer = transformer_class("numerical")(
+        infer_schema(pd.DataFrame({"x": values})).resolve(pd.DataFrame({"x": values}))["x"]
+    ).fit(pd.Series(values))
+    assert transformer.point_masses == []
+    assert [h.name for h in transformer.heads] == ["x"]
+
+
+ties = st.sampled_from([0.0, -3.0, 1.5]) | finite
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hnp.arrays(np.float64, st.integers(10, 200), elements=ties | st.just(np.nan)))
+def test_numeric_round_trip_with_heavy_ties(values):
+    frame = pd.DataFrame({"x": values, "anchor": np.arange(len(values)) % 2 == 0})
+    if frame["x"].isna().all():
+        return
+    _, back = round_trip(frame)
+    assert back["x"].isna().tolist() == frame["x"].isna().tolist()
+    present = frame["x"].notna()
+    atol = 1e-5 * np.ptp(frame["x"][present]) + 1e-3
+    np.testing.assert_allclose(back["x"][present], frame["x"][present], rtol=1e-4, atol=atol)

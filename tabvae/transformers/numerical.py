@@ -20,6 +20,11 @@ MAX_KNOTS = 1000
 # +-4.9); the inverse undoes the squeeze, so the extremes come back exactly.
 _EDGE = 5e-7
 _MAX_DECIMALS = 6
+#: A value at least this share of a column's rows hold exactly is modeled as a point mass ...
+POINT_MASS_SHARE = 0.05
+#: ... provided that at least this many rows hold it.
+POINT_MASS_MIN_ROWS = 10
+MODE_SUFFIX = "::mode"
 
 
 class QuantileMap:
@@ -71,14 +76,26 @@ class QuantileMap:
 
 
 class ContinuousTransformer(ColumnTransformer):
-    """Shared layout of number-like columns: a Gaussian value head and a missing head.
+    """Shared layout of number-like columns: a Gaussian value head and a mode head.
+
+    A value that many rows share exactly (the zero of a zero-inflated amount, the 40 of
+    weekly hours, a default date) is a *point mass*. The mode head is a one-hot over
+    ``[a value, each point mass, missing]``: which of them a row holds. The value head
+    models, through a quantile map fitted on the other values only, the rows that hold "a
+    value", and does not count for the rest. A point mass then comes back exactly and only
+    when the model chose it, so "no veneer" and "veneer area 0" stay together. A column with
+    neither point masses nor gaps has the value head alone.
 
     Subclasses convert the column to float64 (``to_numbers``) and back (``from_numbers``).
     """
 
     def __init__(self, column: Column) -> None:
         super().__init__(column)
+        #: Map of every value, for ranges and condition bins.
         self.quantiles = QuantileMap()
+        #: Map of the values that are not point masses: the value head's scale.
+        self.value_quantiles = self.quantiles
+        self.point_masses: list[float] = []
 
     def to_numbers(self, series: pd.Series) -> np.ndarray:
         """Float64 values of the column, NaN where missing."""
@@ -89,10 +106,21 @@ class ContinuousTransformer(ColumnTransformer):
         raise NotImplementedError
 
     @property
+    def mode_head(self) -> str:
+        """Name of the head that says whether a row holds a value, a point mass or a gap."""
+        return self.column.name + MODE_SUFFIX
+
+    @property
+    def _mode_width(self) -> int:
+        return 1 + len(self.point_masses) + bool(self.column.nullable)
+
+    @property
     def heads(self) -> list[HeadSpec]:
-        mask = self.missing_head if self.column.nullable else None
-        value = HeadSpec(self.column.name, 1, "gaussian", self.column.loss_weight, mask)
-        return [value, *self.missing_heads()]
+        weight = self.column.loss_weight
+        if self._mode_width == 1:
+            return [HeadSpec(self.column.name, 1, "gaussian", weight)]
+        value = HeadSpec(self.column.name, 1, "gaussian", weight, self.mode_head, mask_level=0)
+        return [value, HeadSpec(self.mode_head, self._mode_width, "categorical", weight)]
 
     def fit(self, series: pd.Series) -> ContinuousTransformer:
         numbers = self.to_numbers(series)
@@ -100,22 +128,56 @@ class ContinuousTransformer(ColumnTransformer):
         if present.size == 0:
             raise DataError(f"column {self.column.name!r} has no values to learn from")
         self.quantiles.fit(present)
+        self.point_masses = find_point_masses(present)
+        rest = present[~np.isin(present, self.point_masses)]
+        # With (almost) every row on a point mass the value head is never used; any map does.
+        self.value_quantiles = QuantileMap().fit(rest) if rest.size >= 2 else self.quantiles
         return self
+
+    def _mode_levels(self, numbers: np.ndarray) -> np.ndarray:
+        """Mode level of each number: 0 a value, 1.. a point mass, last missing."""
+        levels = np.zeros(len(numbers), dtype=np.int64)
+        for level, mass in enumerate(self.point_masses, start=1):
+            levels[numbers == mass] = level
+        if self.column.nullable:
+            levels[np.isnan(numbers)] = self._mode_width - 1
+        return levels
 
     def transform(self, series: pd.Series) -> dict[str, np.ndarray]:
         numbers = self.to_numbers(series)
         missing = np.isnan(numbers)
-        # Missing cells get the median score; their loss is masked out anyway.
-        scores = np.where(missing, 0.0, self.quantiles.forward(np.nan_to_num(numbers)))
+        # Rows without a value get the median score; their value loss is masked out anyway.
+        scores = self.value_quantiles.forward(np.nan_to_num(numbers))
+        levels = self._mode_levels(numbers)
+        scores = np.where((levels == 0) & ~missing, scores, 0.0)
         blocks = {self.column.name: scores.astype(np.float32)[:, None]}
-        blocks.update(self.missing_block(series))
+        if self._mode_width == 1:
+            return blocks
+        one_hot = np.zeros((len(numbers), self._mode_width), dtype=np.float32)
+        one_hot[np.arange(len(numbers)), levels] = 1.0
+        if not self.column.nullable and missing.any():
+            # A gap the training rows never had (a cell to impute) enters as "unknown": the
+            # value level and every point mass equally likely.
+            one_hot[missing] = 1.0 / self._mode_width
+        blocks[self.mode_head] = one_hot
         return blocks
 
     def inverse_transform(
         self, values: dict[str, np.ndarray], n_rows: int, rng: np.random.Generator
     ) -> pd.Series:
-        numbers = self.quantiles.inverse(np.asarray(values[self.column.name])[:, 0])
-        return self.from_numbers(numbers, self.missing_mask(values, n_rows))
+        numbers = self.value_quantiles.inverse(np.asarray(values[self.column.name])[:, 0])
+        missing = np.zeros(n_rows, dtype=bool)
+        if self._mode_width > 1:
+            levels = np.asarray(values[self.mode_head]).argmax(axis=1)
+            masses = np.asarray([np.nan, *self.point_masses])
+            on_mass = (levels > 0) & (levels <= len(self.point_masses))
+            numbers = np.where(on_mass, masses[np.minimum(levels, len(masses) - 1)], numbers)
+            missing = self.column.nullable & (levels == self._mode_width - 1)
+        return self.from_numbers(numbers, missing)
+
+    def exclude_missing(self, params: dict[str, np.ndarray]) -> None:
+        if self.column.nullable and self.mode_head in params:
+            params[self.mode_head][:, -1] = -1e9
 
     def check_seen(self, values: pd.Series) -> None:
         self.check_known_missing(values)
@@ -129,10 +191,29 @@ class ContinuousTransformer(ColumnTransformer):
             )
 
     def get_state(self) -> dict[str, Any]:
-        return {"knots": self.quantiles.knots.tolist()}
+        state: dict[str, Any] = {"knots": self.quantiles.knots.tolist()}
+        if self.point_masses:
+            state["point_masses"] = list(self.point_masses)
+            state["value_knots"] = self.value_quantiles.knots.tolist()
+        return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.quantiles = QuantileMap(np.asarray(state["knots"], dtype=np.float64))
+        self.point_masses = [float(v) for v in state.get("point_masses", [])]
+        self.value_quantiles = self.quantiles
+        if "value_knots" in state:
+            self.value_quantiles = QuantileMap(np.asarray(state["value_knots"], np.float64))
+
+
+def find_point_masses(values: np.ndarray) -> list[float]:
+    """Values held by at least ``POINT_MASS_SHARE`` of the rows and ``POINT_MASS_MIN_ROWS``.
+
+    The floor on rows keeps a value that only a handful of people share (in a small table)
+    out of the model file.
+    """
+    uniques, counts = np.unique(values, return_counts=True)
+    floor = max(POINT_MASS_SHARE * len(values), POINT_MASS_MIN_ROWS)
+    return [float(v) for v in uniques[counts >= floor]]
 
 
 def count_decimals(values: np.ndarray) -> int | None:
