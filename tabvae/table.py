@@ -40,13 +40,16 @@ class Dependency:
 
     def apply(self, determinant: pd.Series, dependent: pd.Series) -> np.ndarray:
         """Dependent values with every row whose determinant value is known made to agree."""
+        # Look up each distinct determinant value once, not each row.
+        codes, uniques = pd.factorize(determinant.to_numpy(object), use_na_sentinel=False)
         missing = object()
-        looked_up = [self._lookup.get(_key(a), missing) for a in determinant.to_numpy(object)]
-        current = dependent.to_numpy(dtype=object)
-        return np.asarray(
-            [b if b is not missing else c for b, c in zip(looked_up, current, strict=True)],
-            dtype=object,
-        )
+        looked_up = np.empty(len(uniques), dtype=object)
+        looked_up[:] = [self._lookup.get(_key(a), missing) for a in uniques]
+        found = np.asarray([b is not missing for b in looked_up], dtype=bool)
+        result = dependent.to_numpy(dtype=object).copy()
+        rows = found[codes]
+        result[rows] = looked_up[codes[rows]]
+        return result
 
 
 def _none(value: Any) -> Any:
