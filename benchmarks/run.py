@@ -740,7 +740,7 @@ def write_results(
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = dt.date.today().isoformat() + ("-quick" if args.quick else "")
-    if args.tables and not args.quick:
+    if set(args.tables) != set(TABLES) and not args.quick:
         # A run on some tables must not overwrite the day's run on all of them.
         stem += "-" + "-".join(r["table"] for r in results)
     command = "python benchmarks/run.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])

@@ -116,6 +116,10 @@ finite = st.floats(-1e9, 1e9, allow_nan=False, width=64)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hnp.arrays(np.float64, st.integers(2, 60), elements=finite | st.just(np.nan)))
 def test_numeric_round_trip_keeps_values_and_gaps(values):
+    assert_numbers_round_trip(values)
+
+
+def assert_numbers_round_trip(values: np.ndarray) -> None:
     frame = pd.DataFrame({"x": values, "anchor": np.arange(len(values)) % 2 == 0})
     if frame["x"].isna().all():
         return
@@ -180,11 +184,5 @@ ties = st.sampled_from([0.0, -3.0, 1.5]) | finite
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hnp.arrays(np.float64, st.integers(10, 200), elements=ties | st.just(np.nan)))
 def test_numeric_round_trip_with_heavy_ties(values):
-    frame = pd.DataFrame({"x": values, "anchor": np.arange(len(values)) % 2 == 0})
-    if frame["x"].isna().all():
-        return
-    _, back = round_trip(frame)
-    assert back["x"].isna().tolist() == frame["x"].isna().tolist()
-    present = frame["x"].notna()
-    atol = 1e-5 * np.ptp(frame["x"][present]) + 1e-3
-    np.testing.assert_allclose(back["x"][present], frame["x"][present], rtol=1e-4, atol=atol)
+    # Values many rows share become point masses; the rest go through the value head.
+    assert_numbers_round_trip(values)
