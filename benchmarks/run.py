@@ -618,8 +618,8 @@ def render(results: list[dict[str, Any]]) -> str:
             ratio_rows.append(
                 [
                     result["table"],
-                    fmt(ours["fit_seconds"] / peer["fit_seconds"], 2),
-                    fmt(ours["sample_rows_per_s"] / peer["sample_rows_per_s"], 2),
+                    fmt(_ratio(ours, peer, "fit_seconds"), 2),
+                    fmt(_ratio(ours, peer, "sample_rows_per_s"), 2),
                     fmt(_ratio(ours, peer, "sample_large_rows_per_s"), 2),
                     fmt(ours["peak_rss_mb"] / peer["peak_rss_mb"], 2)
                     if peer["peak_rss_mb"] > 0

@@ -169,9 +169,8 @@ class ContinuousTransformer(ColumnTransformer):
         missing = np.zeros(n_rows, dtype=bool)
         if self._mode_width > 1:
             levels = np.asarray(values[self.mode_head]).argmax(axis=1)
-            masses = np.asarray([np.nan, *self.point_masses])
-            on_mass = (levels > 0) & (levels <= len(self.point_masses))
-            numbers = np.where(on_mass, masses[np.minimum(levels, len(masses) - 1)], numbers)
+            on_mass = (levels >= 1) & (levels <= len(self.point_masses))
+            numbers[on_mass] = np.asarray(self.point_masses)[levels[on_mass] - 1]
             missing = self.column.nullable & (levels == self._mode_width - 1)
         return self.from_numbers(numbers, missing)
 
