@@ -199,8 +199,7 @@ def run_table(key: str, epochs: int | None, n: int) -> dict[str, Any]:
     started = time.perf_counter()
     model = TabularVAE(**params).fit(train)
     result["fit_seconds"] = time.perf_counter() - started
-    history = model.history_ or {}
-    result["epochs_run"] = len(next(iter(history.values()))) if history else None
+    result["epochs_run"] = model.epochs_run_
     result["params"] = {
         k: v for k, v in model.get_params().items() if k not in ("dp", "epsilon", "delta")
     }

@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     result = {
         "table": spec.key,
         "params": params,
-        "epochs": len(next(iter(model.history_.values()))),
+        "epochs": model.epochs_run_,
         "fit_s": fit_seconds,
         "sample_rows_per_s": len(synthetic) / sample_seconds,
         "shapes": ev.column_shapes(train, synthetic, kinds)[0],

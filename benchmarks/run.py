@@ -200,8 +200,7 @@ def tabvae_synthesizer(epochs: int | None) -> Synthesizer:
         if epochs is not None:
             params["epochs"] = epochs
         model = TabularVAE(**params).fit(train)
-        history = getattr(model, "history_", {}) or {}
-        info["epochs_run"] = len(next(iter(history.values()))) if history else None
+        info["epochs_run"] = model.epochs_run_
         info["epochs"] = model.epochs
         info["kinds"] = {c.name: c.kind for c in model.schema_.columns}
         return lambda n: model.sample(n, seed=SEED)

@@ -189,7 +189,7 @@ def fit(
     model.save(output)
     click.echo(
         f"Fitted {len(table)} rows x {table.shape[1]} columns in "
-        f"{len(model.history_.get('loss', []))} epochs; saved the model to {output}"
+        f"{model.epochs_run_} epochs; saved the model to {output}"
         + _privacy_note(getattr(model, "dp_report_", None)),
         err=True,
     )

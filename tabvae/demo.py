@@ -74,7 +74,7 @@ def run_demo(
         synthetic_path=synthetic_path,
         model_path=model_path,
         fit_seconds=fit_seconds,
-        epochs_run=len(model.history_.get("loss", [])),
+        epochs_run=model.epochs_run_,
         sample_seconds=sample_seconds,
         n_rows=len(synthetic),
         column_shapes=shapes,

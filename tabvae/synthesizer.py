@@ -39,6 +39,10 @@ MODEL_FORMAT_VERSION = 2
 _FILES = ("config.json", "schema.json", "transformers.json", "model.weights.h5")
 _PREDICT_BATCH = 65536
 _STEPS_PER_EXECUTION = 16
+#: Training steps a Keras epoch should hold at least: a small table's epoch is a few steps,
+#: and Keras's per-epoch work (validation pass, callbacks, iterator setup) then cost as much
+#: as the training itself, so such tables train several passes per Keras epoch.
+_STEPS_PER_ROUND = 64
 #: Condition values with fewer training rows share the pooled latent prior.
 MIN_ROWS_PER_CONDITION_PRIOR = 50
 
@@ -59,7 +63,9 @@ class TabularVAE(BaseEstimator):
         Weight of the KL divergence against the reconstruction loss.
     epochs : int
         Most passes over the training rows; training stops earlier when the validation
-        loss has not improved for ``patience`` epochs.
+        loss has not improved for ``patience`` epochs. A table of few batches trains several
+        passes per Keras epoch (a round of at least 64 steps), and the validation loss and
+        patience are checked once per round, so both count in whole rounds.
     batch_size : int
         Rows per gradient step.
     learning_rate : float
@@ -198,6 +204,7 @@ class TabularVAE(BaseEstimator):
         seed = self._seed()
         self.model_: VAE | None = None
         self.history_: dict[str, list[float]] = {}
+        self.epochs_run_ = 0
         self.prior_ = LatentPrior.standard(self.latent_dim)
         self.condition_priors_: dict[tuple[Any, ...], LatentPrior] = {}
         if self.heads_:
@@ -253,6 +260,7 @@ class TabularVAE(BaseEstimator):
         seed = self._seed()
         self.model_ = None
         self.history_ = {}
+        self.epochs_run_ = 0
         self.prior_ = LatentPrior.standard(self.latent_dim)
         steps = 0
         if self.heads_:
@@ -273,6 +281,7 @@ class TabularVAE(BaseEstimator):
             )
             # The steps actually run, read from the optimizer, are what the report accounts.
             steps = int(self.model_.optimizer.iterations.numpy())
+            self.epochs_run_ = len(next(iter(self.history_.values()), []))
         self.dp_report_ = {
             "epsilon": plan.epsilon(steps),
             "target_epsilon": plan.target_epsilon,
@@ -367,6 +376,8 @@ class TabularVAE(BaseEstimator):
             n_validation = 0
         training, validation = order[n_validation:], order[:n_validation]
         batch_size = int(min(self.batch_size, len(training)))
+        # Epochs and patience count passes over the rows; Keras sees rounds of several passes.
+        passes = _passes_per_round(math.ceil(len(training) / batch_size), int(self.epochs))
 
         keys = list(blocks)
         widths = [blocks[k].shape[1] for k in keys]
@@ -384,7 +395,9 @@ class TabularVAE(BaseEstimator):
                     zip(keys, tf.split(tf.gather(matrix, index), widths, axis=1), strict=True)
                 )
 
-            return data.batch(batch_size).map(split).prefetch(tf.data.AUTOTUNE)
+            data = data.batch(batch_size).map(split)
+            # Shuffling comes first, so every pass of a round is in a new order.
+            return (data.repeat(passes) if shuffle else data).prefetch(tf.data.AUTOTUNE)
 
         callbacks: list[keras.callbacks.Callback] = []
         validation_data = None
@@ -392,19 +405,22 @@ class TabularVAE(BaseEstimator):
             validation_data = dataset(validation, shuffle=False)
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=self.patience, restore_best_weights=True
+                    monitor="val_loss",
+                    patience=max(1, math.ceil(self.patience / passes)),
+                    restore_best_weights=True,
                 )
             )
         if progress is not None:
-            callbacks.append(_ProgressCallback(progress, int(self.epochs)))
+            callbacks.append(_ProgressCallback(progress, int(self.epochs), passes))
         history = self.model_.fit(
             dataset(training, shuffle=True),
             validation_data=validation_data,
-            epochs=int(self.epochs),
+            epochs=int(self.epochs) // passes,
             callbacks=callbacks,
             shuffle=False,  # the dataset shuffles itself, with the seed
             verbose=0,
         )
+        self.epochs_run_ = len(history.epoch) * passes
         return {k: [float(v) for v in values] for k, values in history.history.items()}
 
     def _fit_condition_priors(
@@ -702,6 +718,7 @@ class TabularVAE(BaseEstimator):
                 ],
                 # The losses of a private fit are computed on the rows without noise.
                 "history": self.history_ if self.dp_report_ is None else {},
+                "epochs_run": self.epochs_run_,
                 "n_training_rows": self.n_training_rows_,
             }
             if self.dp_report_ is not None:
@@ -752,6 +769,7 @@ class TabularVAE(BaseEstimator):
                     for item in config.get("condition_priors", [])
                 }
                 model.history_ = config.get("history", {})
+                model.epochs_run_ = int(config.get("epochs_run", 0))
                 model.n_training_rows_ = int(config.get("n_training_rows", 0))
                 model.dp_report_ = config.get("dp")
             except (KeyError, TypeError, ValueError, SchemaError) as exc:
@@ -774,14 +792,27 @@ class TabularVAE(BaseEstimator):
         return model
 
 
+def _passes_per_round(steps_per_pass: int, epochs: int) -> int:
+    """Passes over the training rows per Keras epoch: about ``_STEPS_PER_ROUND`` steps.
+
+    Rounded down so that whole rounds never exceed ``epochs`` passes.
+    """
+    wanted = min(epochs, math.ceil(_STEPS_PER_ROUND / steps_per_pass))
+    return epochs // math.ceil(epochs / wanted)
+
+
 class _ProgressCallback(keras.callbacks.Callback):
-    def __init__(self, progress: ProgressCallback, epochs: int) -> None:
+    """Reports passes over the rows; a Keras epoch may hold several (``passes``)."""
+
+    def __init__(self, progress: ProgressCallback, epochs: int, passes: int = 1) -> None:
         super().__init__()
         self.progress = progress
         self.epochs = epochs
+        self.passes = passes
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.progress(epoch + 1, self.epochs, {k: float(v) for k, v in (logs or {}).items()})
+        done = min(self.epochs, (epoch + 1) * self.passes)
+        self.progress(done, self.epochs, {k: float(v) for k, v in (logs or {}).items()})
 
 
 def _condition_key(values: Any) -> tuple[Any, ...]:

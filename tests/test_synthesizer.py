@@ -194,3 +194,16 @@ def test_zero_inflated_amounts_keep_their_zeros_with_their_category():
     assert abs(zero.mean() - 0.6) < 0.08
     agree = (zero == (synthetic["item"] == "no")).mean()
     assert agree > 0.95
+
+
+def test_epochs_count_passes_over_the_rows(mixed_frame, tmp_path):
+    # 216 training rows in batches of 64: a pass is 4 steps, so Keras epochs hold several.
+    reported = []
+    model = TabularVAE(**SMALL | {"epochs": 40}, patience=1000, random_state=0).fit(
+        mixed_frame, progress=lambda done, total, logs: reported.append((done, total))
+    )
+    assert 0 < model.epochs_run_ <= 40
+    assert reported[-1] == (model.epochs_run_, 40)
+    assert [done for done, _ in reported] == sorted({done for done, _ in reported})
+    assert len(model.history_["loss"]) == len(reported) < model.epochs_run_
+    assert TabularVAE.load(model.save(tmp_path / "model")).epochs_run_ == model.epochs_run_
