@@ -91,12 +91,21 @@ def restore(values: np.ndarray | list[Any], name: str) -> pd.Series:
     Falls back to the closest dtype that can hold the values (for example ``float64`` for an
     ``int64`` column that must carry missing values) rather than failing.
     """
-    array = np.asarray(values, dtype=object)
-    missing = pd.isna(array)
     try:
         dtype = _pandas_dtype(name)
     except TypeError:
         dtype = object
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        # Numbers (NaN for missing) into a numpy number dtype: no detour through objects,
+        # which cost more than the rest of sampling a wide numeric table.
+        gaps = np.isnan(values)
+        if isinstance(dtype, np.dtype) and (
+            dtype.kind == "f" or (dtype.kind in "iu" and not gaps.any())
+        ):
+            return pd.Series(values.astype(dtype))
+        values = np.where(gaps, None, values)
+    array = np.asarray(values, dtype=object)
+    missing = pd.isna(array)
     if dtype is object or dtype == np.dtype(object):
         array = array.copy()
         array[missing] = np.nan

@@ -268,8 +268,7 @@ class NumericalTransformer(ContinuousTransformer):
         numbers = np.clip(numbers, low, high)
         if column.decimals is not None:
             numbers = np.round(numbers, column.decimals)
-        values = np.where(missing, None, numbers)
-        return dtypes.restore(values, column.dtype)
+        return dtypes.restore(np.where(missing, np.nan, numbers), column.dtype)
 
 
 # Datetimes are learned as seconds since the epoch, rounded back to the coarsest unit that
