@@ -84,8 +84,8 @@ class Column:
     loss_weight : float
         Relative weight of the column in the reconstruction loss.
     determined_by : str, optional
-        Another categorical or boolean column whose value fixes this one's in the data (a
-        code and its label). Synthetic rows then always carry a combination seen in training.
+        Another column whose value fixes this one's in the data (a code and its label, a date
+        and its holiday flag). Synthetic rows then always carry a combination seen in training.
     exclude : bool
         Leave the column out of the model and of the synthetic table.
     """
@@ -325,26 +325,30 @@ def infer_schema(df: pd.DataFrame) -> Schema:
     )
 
 
-#: Kinds whose values can be determined by another column's.
-DEPENDENT_KINDS = ("categorical", "boolean")
+#: Kinds whose values can be determined by another column's (numbers: a daily average).
+DEPENDENT_KINDS = ("categorical", "boolean", "numerical")
 #: A determinant needs this many rows per distinct value on average: with fewer, a column
 #: of near-unique values "determines" everything by coincidence.
 MIN_ROWS_PER_DETERMINANT_VALUE = 5
 
 
 def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
-    """Find categorical columns whose value is a function of another's (``{B: A}``).
+    """Find columns whose value is a function of another's (``{B: A}``).
 
     Each dependent column gets one determinant, the one with the fewest distinct values;
     determinants are never dependent themselves, so applying the rules needs no ordering.
     """
-    dependents = [c.name for c in columns if c.kind in DEPENDENT_KINDS and not c.exclude]
-    # Whole numbers with few values (an area that is 0 exactly when there is no pool) can
-    # determine a category too.
-    counters = [
-        c.name for c in columns if c.kind == "numerical" and c.decimals == 0 and not c.exclude
+    modeled = [c for c in columns if not c.exclude]
+    dependents = [c.name for c in modeled if c.kind in DEPENDENT_KINDS]
+    # Categories, whole numbers with few values (an area that is 0 exactly when there is no
+    # pool) and dates (a holiday flag, a daily average) can determine a column.
+    determinants = [
+        c.name
+        for c in modeled
+        if c.kind in ("categorical", "boolean", "datetime")
+        or (c.kind == "numerical" and c.decimals == 0)
     ]
-    names = dependents + counters
+    names = list(dict.fromkeys(dependents + determinants))
     codes = {n: pd.factorize(df[n], use_na_sentinel=False)[0] for n in names}
     levels = {n: int(codes[n].max()) + 1 for n in names}
     found: dict[str, str] = {}
@@ -354,12 +358,14 @@ def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str
         if levels[dependent] < 2:
             continue
         candidates = []
-        for determinant in names:
+        for determinant in determinants:
             if determinant == dependent or determinant in found:
                 continue
             n_levels = levels[determinant]
             if n_levels < 2 or n_levels * MIN_ROWS_PER_DETERMINANT_VALUE > len(df):
                 continue
+            if levels[dependent] > n_levels:
+                continue  # a function has no more values than its argument; saves the count
             pairs = np.unique(codes[determinant] * levels[dependent] + codes[dependent])
             if len(pairs) == n_levels:
                 candidates.append((n_levels, determinant))

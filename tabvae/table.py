@@ -58,6 +58,9 @@ def _none(value: Any) -> Any:
 
 def _key(value: Any) -> Any:
     value = _none(value)
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        # The saved value map holds dates as ISO text (see ``json_scalar``).
+        return pd.Timestamp(value).isoformat()
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, int | float) and not isinstance(value, bool):

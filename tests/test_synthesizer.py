@@ -207,3 +207,33 @@ def test_epochs_count_passes_over_the_rows(mixed_frame, tmp_path):
     assert [done for done, _ in reported] == sorted({done for done, _ in reported})
     assert len(model.history_["loss"]) == len(reported) < model.epochs_run_
     assert TabularVAE.load(model.save(tmp_path / "model")).epochs_run_ == model.epochs_run_
+
+
+def test_values_fixed_by_a_date_keep_their_pairs_after_save_and_load(tmp_path):
+    # A daily average and a holiday flag are functions of the date; independent draws of
+    # the three would pair a date with another day's values.
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2024-12-01", periods=40, freq="D")
+    day_index = rng.integers(0, len(days), 600)
+    daily_average = rng.normal(100, 20, len(days)).round(2)
+    frame = pd.DataFrame(
+        {
+            "date": days[day_index],
+            "near_christmas": (np.abs(days[day_index].day - 25) <= 3)
+            & (days[day_index].month == 12),
+            "daily_average": daily_average[day_index],
+            "price": rng.normal(100, 30, 600).round(2),
+        }
+    )
+    # Clipping extremes (on by default) would move the lowest and highest daily averages.
+    model = TabularVAE(**SMALL, extreme_value_k=0, random_state=0).fit(frame)
+    assert model.schema_["daily_average"].determined_by == "date"
+    assert model.schema_["near_christmas"].determined_by == "date"
+    seen = set(zip(frame["date"], frame["near_christmas"], frame["daily_average"], strict=True))
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    for synthetic in (model.sample(800, seed=0), loaded.sample(800, seed=0)):
+        combos = zip(
+            synthetic["date"], synthetic["near_christmas"], synthetic["daily_average"], strict=True
+        )
+        assert set(combos) <= seen
+        assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
