@@ -40,12 +40,7 @@ from tabvae import evaluation as ev
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in bench.TABLES:
-        raise SystemExit(
-            f"usage: diagnose.py TABLE ['JSON params']; TABLE one of {list(bench.TABLES)}"
-        )
-    spec = bench.TABLES[argv[0]]
-    params = json.loads(argv[1]) if len(argv) > 1 else {}
+    spec, params = bench.setting_from_argv(argv, "diagnose.py")
     table = bench.load_table(spec, None)
     train, _ = bench.split(table)
     kinds = bench.column_kinds(table)

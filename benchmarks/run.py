@@ -117,6 +117,13 @@ def load_table(spec: TableSpec, rows: int | None) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def setting_from_argv(argv: list[str], script: str) -> tuple[TableSpec, dict[str, Any]]:
+    """TABLE and optional JSON parameters, the arguments of ``lever.py`` and ``diagnose.py``."""
+    if not argv or argv[0] not in TABLES:
+        raise SystemExit(f"usage: {script} TABLE ['JSON params']; TABLE one of {list(TABLES)}")
+    return TABLES[argv[0]], (json.loads(argv[1]) if len(argv) > 1 else {})
+
+
 def split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """80/20 split with a fixed seed."""
     order = np.random.default_rng(SEED).permutation(len(df))
