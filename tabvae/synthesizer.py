@@ -39,7 +39,7 @@ MODEL_FORMAT_VERSION = 2
 _FILES = ("config.json", "schema.json", "transformers.json", "model.weights.h5")
 _PREDICT_BATCH = 65536
 _STEPS_PER_EXECUTION = 16
-#: Training steps a Keras epoch should hold at least: a small table's epoch is a few steps,
+#: Training steps a Keras epoch should hold, about: a small table's epoch is a few steps,
 #: and Keras's per-epoch work (validation pass, callbacks, iterator setup) then cost as much
 #: as the training itself, so such tables train several passes per Keras epoch.
 _STEPS_PER_ROUND = 64
@@ -64,7 +64,7 @@ class TabularVAE(BaseEstimator):
     epochs : int
         Most passes over the training rows; training stops earlier when the validation
         loss has not improved for ``patience`` epochs. A table of few batches trains several
-        passes per Keras epoch (a round of at least 64 steps), and the validation loss and
+        passes per Keras epoch (a round of about 64 steps), and the validation loss and
         patience are checked once per round, so both count in whole rounds.
     batch_size : int
         Rows per gradient step.
