@@ -88,6 +88,8 @@ UNSEEN_TABLES: dict[str, TableSpec] = {
         ),
     ]
 }
+#: Every table ``--tables`` accepts.
+KNOWN_TABLES = TABLES | UNSEEN_TABLES
 QUICK_TABLE = "credit_data"
 QUICK_ROWS = 2000
 QUICK_EPOCHS = 10
@@ -846,13 +848,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
-    known = TABLES | UNSEEN_TABLES
-    lookup = {key.lower(): key for key in known}
-    lookup.update({f"{s.package}/{s.name}".lower(): key for key, s in known.items()})
+    lookup = {key.lower(): key for key in KNOWN_TABLES}
+    lookup.update({f"{s.package}/{s.name}".lower(): key for key, s in KNOWN_TABLES.items()})
     chosen = args.tables or ([QUICK_TABLE] if args.quick else list(TABLES))
     unknown = [t for t in chosen if t.lower() not in lookup]
     if unknown:
-        parser.error(f"unknown tables {unknown}; choose from {list(known)}")
+        parser.error(f"unknown tables {unknown}; choose from {list(KNOWN_TABLES)}")
     args.tables = [lookup[t.lower()] for t in chosen]
     if args.quick:
         args.rows = args.rows or QUICK_ROWS
@@ -875,13 +876,7 @@ def main(argv: list[str] | None = None) -> int:
     print("Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     started = time.perf_counter()
     results = [
-        run_table(
-            (TABLES | UNSEEN_TABLES)[key],
-            args.rows,
-            args.models,
-            args.epochs_tabvae,
-            args.epochs_peer,
-        )
+        run_table(KNOWN_TABLES[key], args.rows, args.models, args.epochs_tabvae, args.epochs_peer)
         for key in args.tables
     ]
     text = render(results)
