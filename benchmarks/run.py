@@ -121,9 +121,11 @@ def load_table(spec: TableSpec, rows: int | None) -> pd.DataFrame:
 
 def setting_from_argv(argv: list[str], script: str) -> tuple[TableSpec, dict[str, Any]]:
     """TABLE and optional JSON parameters, the arguments of ``lever.py`` and ``diagnose.py``."""
-    if not argv or argv[0] not in TABLES:
-        raise SystemExit(f"usage: {script} TABLE ['JSON params']; TABLE one of {list(TABLES)}")
-    return TABLES[argv[0]], (json.loads(argv[1]) if len(argv) > 1 else {})
+    if not argv or argv[0] not in KNOWN_TABLES:
+        raise SystemExit(
+            f"usage: {script} TABLE ['JSON params']; TABLE one of {list(KNOWN_TABLES)}"
+        )
+    return KNOWN_TABLES[argv[0]], (json.loads(argv[1]) if len(argv) > 1 else {})
 
 
 def split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
