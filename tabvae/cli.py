@@ -184,7 +184,7 @@ def fit(
             err=True,
         )
     model = TabularVAE(**{k: v for k, v in options.items() if v is not None})
-    with _epoch_bar(model.epochs) as progress:
+    with _epoch_bar() as progress:
         model.fit(table, schema=schema_path, progress=progress)
     model.save(output)
     click.echo(
@@ -399,9 +399,8 @@ def demo(output_dir: Path, epochs: int | None, seed: int) -> None:
       tabvae demo -o demo-output
     """
     from tabvae.demo import run_demo
-    from tabvae.synthesizer import TabularVAE
 
-    with _epoch_bar(epochs or TabularVAE().epochs) as progress:
+    with _epoch_bar() as progress:
         result = run_demo(output_dir, epochs=epochs, seed=seed, progress=progress)
     click.echo(
         f"Fitted in {result.fit_seconds:.1f} s ({result.epochs_run} epochs); sampled "
@@ -425,8 +424,7 @@ class _epoch_bar:
     thing a user sees when fitting cannot start.
     """
 
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
+    def __init__(self) -> None:
         self.bar: Any = None
         self.done = 0
 
@@ -436,7 +434,7 @@ class _epoch_bar:
     def __call__(self, epoch: int, epochs: int, logs: dict[str, float]) -> None:
         if self.bar is None:
             self.bar = click.progressbar(
-                length=self.epochs,
+                length=epochs,
                 label="Training",
                 file=sys.stderr,
                 item_show_func=lambda text: text,

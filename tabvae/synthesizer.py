@@ -43,6 +43,11 @@ _STEPS_PER_EXECUTION = 16
 #: and Keras's per-epoch work (validation pass, callbacks, iterator setup) then cost as much
 #: as the training itself, so such tables train several passes per Keras epoch.
 _STEPS_PER_ROUND = 64
+#: Most passes when ``epochs`` is left out, unless a pass is so short that fewer than
+#: ``_MIN_STEPS`` gradient steps would run: measured on a table of 1,470 rows (3 steps per
+#: pass), 300 passes ended before early stopping and left the rows easy to tell from real.
+_DEFAULT_EPOCHS = 300
+_MIN_STEPS = 2000
 #: Condition values with fewer training rows share the pooled latent prior.
 MIN_ROWS_PER_CONDITION_PRIOR = 50
 
@@ -61,11 +66,14 @@ class TabularVAE(BaseEstimator):
         Widths of the encoder's hidden layers; the decoder mirrors them.
     beta : float
         Weight of the KL divergence against the reconstruction loss.
-    epochs : int
+    epochs : int, optional
         Most passes over the training rows; training stops earlier when the validation
-        loss has not improved for ``patience`` epochs. A table of few batches trains several
-        passes per Keras epoch (a round of about 64 steps), and the validation loss and
-        patience are checked once per round, so both count in whole rounds.
+        loss has not improved for ``patience`` epochs. Left out: 300 passes, or as many as
+        make 2,000 gradient steps when a pass holds fewer than 7 batches (a table of a few
+        thousand rows learns too little in 300 short passes); a ``dp`` fit runs 300. A
+        table of few batches trains several passes per Keras epoch (a round of about 64
+        steps), and the validation loss and patience are checked once per round, so both
+        count in whole rounds.
     batch_size : int
         Rows per gradient step.
     learning_rate : float
@@ -117,7 +125,7 @@ class TabularVAE(BaseEstimator):
         latent_dim: int = 32,
         hidden: tuple[int, ...] = (128, 128),
         beta: float = 0.5,
-        epochs: int = 300,
+        epochs: int | None = None,
         batch_size: int = 500,
         learning_rate: float = 1e-3,
         prior: str = "gmm",
@@ -244,11 +252,12 @@ class TabularVAE(BaseEstimator):
         q = batch_size / n_rows
         steps_per_epoch = math.ceil(n_rows / batch_size)
         delta = float(self.delta) if self.delta is not None else 1.0 / n_rows
+        epochs = _DEFAULT_EPOCHS if self.epochs is None else int(self.epochs)
         plan = privacy.plan_privacy(
             float(self.epsilon),
             delta,
             q,
-            int(self.epochs) * steps_per_epoch,
+            epochs * steps_per_epoch,
             statistics=any(c.kind in privacy.COUNTED_KINDS for c in self.schema_.modeled),
         )
         statistics_rng = np.random.default_rng(secrets.randbits(128))
@@ -275,9 +284,9 @@ class TabularVAE(BaseEstimator):
             self.model_ = self._build_model(seed, private)
             # DP-SGD steps never call the model as a whole, which is what marks it built.
             self.model_.build_for()
-            callbacks = [_ProgressCallback(progress, int(self.epochs))] if progress else []
+            callbacks = [_ProgressCallback(progress, epochs)] if progress else []
             self.history_ = train_private(
-                self.model_, blocks, q, int(self.epochs), steps_per_epoch, callbacks
+                self.model_, blocks, q, epochs, steps_per_epoch, callbacks
             )
             # The steps actually run, read from the optimizer, are what the report accounts.
             steps = int(self.model_.optimizer.iterations.numpy())
@@ -299,11 +308,18 @@ class TabularVAE(BaseEstimator):
         self._rng = np.random.default_rng(self.random_state)
         return self
 
+    def _max_passes(self, steps_per_pass: int) -> int:
+        """Most passes over the training rows: ``epochs``, or the default for this table."""
+        if self.epochs is not None:
+            return int(self.epochs)
+        return _default_passes(steps_per_pass)
+
     def _check_params(self) -> None:
         if self.prior not in PRIORS:
             raise SchemaError(f"prior must be one of {PRIORS}, got {self.prior!r}")
-        positive = {"latent_dim": self.latent_dim, "epochs": self.epochs}
-        positive |= {"batch_size": self.batch_size}
+        positive = {"latent_dim": self.latent_dim, "batch_size": self.batch_size}
+        if self.epochs is not None:
+            positive["epochs"] = self.epochs
         for name, value in positive.items():
             if not isinstance(value, int | np.integer) or value < 1:
                 raise DataError(f"{name} must be a positive integer, got {value!r}")
@@ -377,7 +393,9 @@ class TabularVAE(BaseEstimator):
         training, validation = order[n_validation:], order[:n_validation]
         batch_size = int(min(self.batch_size, len(training)))
         # Epochs and patience count passes over the rows; Keras sees rounds of several passes.
-        passes = _passes_per_round(math.ceil(len(training) / batch_size), int(self.epochs))
+        steps_per_pass = math.ceil(len(training) / batch_size)
+        epochs = self._max_passes(steps_per_pass)
+        passes = _passes_per_round(steps_per_pass, epochs)
 
         keys = list(blocks)
         widths = [blocks[k].shape[1] for k in keys]
@@ -411,11 +429,11 @@ class TabularVAE(BaseEstimator):
                 )
             )
         if progress is not None:
-            callbacks.append(_ProgressCallback(progress, int(self.epochs), passes))
+            callbacks.append(_ProgressCallback(progress, epochs, passes))
         history = self.model_.fit(
             dataset(training, shuffle=True),
             validation_data=validation_data,
-            epochs=int(self.epochs) // passes,
+            epochs=epochs // passes,
             callbacks=callbacks,
             shuffle=False,  # the dataset shuffles itself, with the seed
             verbose=0,
@@ -790,6 +808,11 @@ class TabularVAE(BaseEstimator):
                     raise ModelFileError(f"cannot read the weights in {path}: {exc}") from None
         model._rng = np.random.default_rng(model.random_state)
         return model
+
+
+def _default_passes(steps_per_pass: int) -> int:
+    """Most passes when ``epochs`` is left out: 300, or enough for ``_MIN_STEPS`` steps."""
+    return max(_DEFAULT_EPOCHS, math.ceil(_MIN_STEPS / steps_per_pass))
 
 
 def _passes_per_round(steps_per_pass: int, epochs: int) -> int:

@@ -209,6 +209,16 @@ def test_epochs_count_passes_over_the_rows(mixed_frame, tmp_path):
     assert TabularVAE.load(model.save(tmp_path / "model")).epochs_run_ == model.epochs_run_
 
 
+def test_default_epochs_give_a_table_of_few_batches_enough_steps(mixed_frame):
+    # 240 rows in batches of 80: 3 steps a pass, so 300 passes would be only 900 steps.
+    reported = []
+    model = TabularVAE(
+        hidden=(8,), latent_dim=2, batch_size=80, validation_split=0, random_state=0
+    ).fit(mixed_frame, progress=lambda done, total, logs: reported.append(total))
+    assert set(reported) == {667}  # ceil(2000 steps / 3 steps a pass)
+    assert 300 < model.epochs_run_ <= 667
+
+
 def test_values_fixed_by_a_date_keep_their_pairs_after_save_and_load(tmp_path):
     # A daily average and a holiday flag are functions of the date; independent draws of
     # the three would pair a date with another day's values.
