@@ -12,6 +12,15 @@ from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.schema import Schema
 from tabvae.transformers import ColumnTransformer, transformer_class
+from tabvae.transformers.numerical import ContinuousTransformer
+
+#: How much more a step of the determinant counts than a step of a dependent number when a
+#: row's determinant moves to the seen value nearest its numbers (both in units of their
+#: spread): a row moves to a nearby value, a date by a week or two rather than a season.
+#: Measured on hotel_rates (one fit, two draws): weights of 1 and 4 bent the date's marginal
+#: (column shapes 0.977 and 0.980 against 0.985 without the move); 16 kept it (0.983) and
+#: kept most of the gain in ML efficacy (R^2 0.852-0.855 against 0.837-0.844).
+_DETERMINANT_WEIGHT = 16.0
 
 
 class Dependency:
@@ -37,6 +46,10 @@ class Dependency:
         for a, b in counts.index:
             pairs.setdefault(_key(a), [json_scalar(_none(a)), json_scalar(_none(b))])
         return cls(list(pairs.values()))
+
+    def value_of(self, determinant: Any) -> Any:
+        """The dependent value paired with one determinant value; None when unseen."""
+        return self._lookup.get(_key(determinant))
 
     def apply(self, determinant: pd.Series, dependent: pd.Series) -> np.ndarray:
         """Dependent values with every row whose determinant value is known made to agree."""
@@ -124,11 +137,68 @@ class TableTransformer:
         }
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
         by_name = {t.column.name: t for t in self.transformers_}
+        for determinant, names in self._groups().items():
+            snapped = self._nearest_seen(determinant, names, frame)
+            if snapped is not None:
+                frame[determinant] = by_name[determinant].from_values(snapped)
         for name, dependency in self.dependencies_.items():
             determinant = self.schema[name].determined_by
             fixed = dependency.apply(frame[determinant], frame[name])
             frame[name] = by_name[name].from_values(fixed)
         return frame
+
+    def _groups(self) -> dict[str, list[str]]:
+        """Dependent columns by the column that determines them."""
+        groups: dict[str, list[str]] = {}
+        for name in self.dependencies_:
+            groups.setdefault(str(self.schema[name].determined_by), []).append(name)
+        return groups
+
+    def _nearest_seen(
+        self, determinant: str, names: list[str], frame: pd.DataFrame
+    ) -> np.ndarray | None:
+        """Each row's determinant moved to the seen value closest to the row's own numbers.
+
+        When a date fixes a number (a day's average price), looking the number up from the
+        drawn date would drop what the model learned between that number and the rest of the
+        row (the row's own price). For a number or date determinant with dependent numbers,
+        each row takes the seen determinant value nearest to its drawn determinant and drawn
+        dependent numbers together (each scaled by its spread over the seen values), so the
+        looked-up numbers stay close to the drawn ones. None when there is nothing to snap.
+        """
+        by_name = {t.column.name: t for t in self.transformers_}
+        numbers = {
+            name: by_name[name]
+            for name in [determinant, *names]
+            if isinstance(by_name[name], ContinuousTransformer)
+        }
+        dependents = [name for name in names if name in numbers]
+        if determinant not in numbers or not dependents:
+            return None
+        seen = [a for a, _ in self.dependencies_[dependents[0]].pairs if a is not None]
+        if not seen:
+            return None
+        grid = [numbers[determinant].to_numbers(pd.Series(seen, dtype=object))]
+        for name in dependents:
+            looked_up = [self.dependencies_[name].value_of(a) for a in seen]
+            grid.append(np.array([np.nan if b is None else b for b in looked_up], dtype=float))
+        grid_matrix = np.column_stack(grid)
+        columns = [determinant, *dependents]
+        rows = np.column_stack([numbers[name].to_numbers(frame[name]) for name in columns])
+        usable = np.isfinite(grid_matrix).all(axis=1)
+        complete = np.isfinite(rows).all(axis=1)
+        if not usable.any() or not complete.any():
+            return None
+        spread = grid_matrix[usable].std(axis=0)
+        spread[spread == 0] = 1.0
+        spread[0] /= _DETERMINANT_WEIGHT
+        from sklearn.neighbors import NearestNeighbors
+
+        index = NearestNeighbors(n_neighbors=1).fit(grid_matrix[usable] / spread)
+        nearest = index.kneighbors(rows[complete] / spread, return_distance=False)[:, 0]
+        snapped = frame[determinant].to_numpy(dtype=object).copy()
+        snapped[complete] = np.asarray(seen, dtype=object)[usable][nearest]
+        return snapped
 
     def get_state(self) -> dict[str, Any]:
         """Every transformer's state by column name, and the dependencies' value maps."""
