@@ -532,7 +532,10 @@ class TabularVAE(BaseEstimator):
         """Decode head parameters (draws, or modes without ``rng``) into a DataFrame."""
         values = decode_heads(self.heads_, params, rng) if params else {}
         rows = self.transformer_.inverse_transform(
-            values | conditions, n_rows, rng if rng is not None else np.random.default_rng(0)
+            values | conditions,
+            n_rows,
+            rng if rng is not None else np.random.default_rng(0),
+            given=self.conditions_.names if self.conditions_ is not None else (),
         )
         return rows[[c.name for c in self.schema_.modeled]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -128,9 +129,16 @@ class TableTransformer:
         return blocks
 
     def inverse_transform(
-        self, values: dict[str, np.ndarray], n_rows: int, rng: np.random.Generator
+        self,
+        values: dict[str, np.ndarray],
+        n_rows: int,
+        rng: np.random.Generator,
+        given: Collection[str] = (),
     ) -> pd.DataFrame:
-        """Build the DataFrame (modeled columns, schema order and dtypes) from head values."""
+        """Build the DataFrame (modeled columns, schema order and dtypes) from head values.
+
+        Columns in ``given`` (asked condition values) keep their values as they are.
+        """
         columns = {
             t.column.name: t.inverse_transform(values, n_rows, rng).reset_index(drop=True)
             for t in self.transformers_
@@ -138,6 +146,8 @@ class TableTransformer:
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
         by_name = {t.column.name: t for t in self.transformers_}
         for determinant, names in self._groups().items():
+            if determinant in given:
+                continue
             snapped = self._nearest_seen(determinant, names, frame)
             if snapped is not None:
                 frame[determinant] = by_name[determinant].from_values(snapped)
@@ -164,7 +174,8 @@ class TableTransformer:
         row (the row's own price). For a number or date determinant with dependent numbers,
         each row takes the seen determinant value nearest to its drawn determinant and drawn
         dependent numbers together (each scaled by its spread over the seen values), so the
-        looked-up numbers stay close to the drawn ones. None when there is nothing to snap.
+        looked-up numbers stay close to the drawn ones; the determinant is weighted by
+        ``_DETERMINANT_WEIGHT``. None when there is nothing to move.
         """
         by_name = {t.column.name: t for t in self.transformers_}
         numbers = {

@@ -44,6 +44,24 @@ def make_mixed_frame(n_rows: int = 240, seed: int = 0) -> pd.DataFrame:
     )
 
 
+def make_daily_prices(n_days: int, n_rows: int, seed: int) -> pd.DataFrame:
+    """Bookings whose price follows their day's average; the averages are in no calendar order.
+
+    ``daily_average`` is a function of ``date``, as a day's average price is.
+    """
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", periods=n_days, freq="D")
+    day_index = rng.integers(0, n_days, n_rows)
+    averages = rng.uniform(50, 250, n_days).round(1)[day_index]
+    return pd.DataFrame(
+        {
+            "date": days[day_index],
+            "daily_average": averages,
+            "price": (averages + rng.normal(0, 5, n_rows)).round(1),
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def mixed_frame() -> pd.DataFrame:
     return make_mixed_frame()

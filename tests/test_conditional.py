@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import make_daily_prices
 
 from tabvae import DataError, SchemaError, TabularVAE
 from tabvae.cli import main
@@ -179,3 +180,16 @@ def test_common_condition_values_get_their_own_latent_prior(mixed_frame, tmp_pat
     assert set(loaded.condition_priors_) == {(True,), (False,)}
     rows = loaded.sample(100, conditions={"is_member": True}, seed=0)
     assert rows["is_member"].all()
+
+
+def test_an_asked_date_stays_when_it_fixes_a_number():
+    # The date fixes a daily average; moving a row's date to fit its drawn average must
+    # never move a date the user asked for.
+    frame = make_daily_prices(n_days=90, n_rows=900, seed=0)
+    asked = frame["date"].iloc[0]
+    average = frame.loc[frame["date"] == asked, "daily_average"].iloc[0]
+    model = TabularVAE(**FAST | {"condition_on": ["date"]}, extreme_value_k=0).fit(frame)
+    assert model.schema_["daily_average"].determined_by == "date"
+    rows = model.sample(300, conditions={"date": asked}, seed=0)
+    assert (rows["date"] == asked).all()
+    assert (rows["daily_average"] == average).all()

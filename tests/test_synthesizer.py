@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_daily_prices
 
 from tabvae import DataError, ModelFileError, NotFittedError, Schema, TabularVAE, infer_schema
 
@@ -223,17 +224,7 @@ def test_a_number_fixed_by_a_date_keeps_its_link_to_the_rest_of_the_row():
     # Each day has its own average price, in no order along the calendar, and a booking's
     # price follows its day's average. Looking the average up from a freely drawn date would
     # pair a price with a random day's average.
-    rng = np.random.default_rng(1)
-    days = pd.date_range("2024-01-01", periods=30, freq="D")
-    day_index = rng.integers(0, len(days), 900)
-    daily_average = rng.uniform(50, 250, len(days)).round(1)
-    frame = pd.DataFrame(
-        {
-            "date": days[day_index],
-            "daily_average": daily_average[day_index],
-            "price": (daily_average[day_index] + rng.normal(0, 5, 900)).round(1),
-        }
-    )
+    frame = make_daily_prices(n_days=30, n_rows=900, seed=1)
     model = TabularVAE(
         epochs=60, batch_size=64, hidden=(32,), latent_dim=4, extreme_value_k=0, random_state=0
     ).fit(frame)
