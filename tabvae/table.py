@@ -148,7 +148,7 @@ class TableTransformer:
         for determinant, names in self._groups().items():
             if determinant in given:
                 continue
-            snapped = self._nearest_seen(determinant, names, frame)
+            snapped = self._nearest_seen(determinant, names, frame, by_name)
             if snapped is not None:
                 frame[determinant] = by_name[determinant].from_values(snapped)
         for name, dependency in self.dependencies_.items():
@@ -165,7 +165,11 @@ class TableTransformer:
         return groups
 
     def _nearest_seen(
-        self, determinant: str, names: list[str], frame: pd.DataFrame
+        self,
+        determinant: str,
+        names: list[str],
+        frame: pd.DataFrame,
+        by_name: dict[str, ColumnTransformer],
     ) -> np.ndarray | None:
         """Each row's determinant moved to the seen value closest to the row's own numbers.
 
@@ -177,7 +181,6 @@ class TableTransformer:
         looked-up numbers stay close to the drawn ones; the determinant is weighted by
         ``_DETERMINANT_WEIGHT``. None when there is nothing to move.
         """
-        by_name = {t.column.name: t for t in self.transformers_}
         numbers = {
             name: by_name[name]
             for name in [determinant, *names]
