@@ -20,7 +20,7 @@ import pandas as pd
 
 from tabvae import dtypes
 from tabvae.errors import DataError
-from tabvae.schema import Schema
+from tabvae.schema import Column, Schema
 
 if TYPE_CHECKING:
     from tabvae.synthesizer import TabularVAE
@@ -42,25 +42,39 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
         if column.kind != "numerical":
             continue
         numbers = dtypes.to_float(df[column.name])
-        present = np.sort(numbers[~np.isnan(numbers)])
-        if len(present) < 4 * k:
+        bounds = extreme_bounds(numbers, k, column)
+        if bounds is None:
             continue
-        # Midpoints between neighbouring order statistics: the bounds are no one's value.
-        low = 0.5 * (present[k - 1] + present[k])
-        high = 0.5 * (present[-k] + present[-k - 1])
-        if column.decimals is not None:
-            low, high = np.round(low, column.decimals), np.round(high, column.decimals)
-        if column.min is not None:
-            low = max(low, column.min)
-        if column.max is not None:
-            high = min(high, column.max)
+        low, high = bounds
         clipped = np.clip(numbers, low, high)
         df[column.name] = dtypes.restore(
             np.where(np.isnan(numbers), None, clipped), column.dtype
         ).to_numpy()
-        cast = int if column.decimals == 0 else float
-        schema = schema.replace(column.name, min=cast(low), max=cast(high))
+        schema = schema.replace(column.name, min=low, max=high)
     return df, schema
+
+
+def extreme_bounds(
+    numbers: np.ndarray, k: int, column: Column
+) -> tuple[float | int, float | int] | None:
+    """The (about) k-th smallest and k-th largest of ``numbers``, inside the column's range.
+
+    None when there is nothing to clip: ``k`` of 1 or less, or fewer than ``4 * k`` values.
+    """
+    present = np.sort(numbers[~np.isnan(numbers)])
+    if k <= 1 or len(present) < 4 * k:
+        return None
+    # Midpoints between neighbouring order statistics: the bounds are no one's value.
+    low = 0.5 * (present[k - 1] + present[k])
+    high = 0.5 * (present[-k] + present[-k - 1])
+    if column.decimals is not None:
+        low, high = np.round(low, column.decimals), np.round(high, column.decimals)
+    if column.min is not None:
+        low = max(low, column.min)
+    if column.max is not None:
+        high = min(high, column.max)
+    cast = int if column.decimals == 0 else float
+    return cast(low), cast(high)
 
 
 def merge_rare_categories(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFrame, Schema]:
