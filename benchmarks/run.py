@@ -472,6 +472,15 @@ def score(
     row["logical"] = consistency
     row["n_dependencies"] = len(dependencies)
     row["dependencies"] = dependencies
+    order, orders = safely(
+        problems,
+        "order_consistency",
+        lambda: ev.order_consistency(train, synthetic, kinds),
+        (nan, []),
+    )
+    row["order"] = order
+    row["n_orders"] = len(orders)
+    row["orders"] = orders
     row["detection_auc"] = safely(
         problems,
         "detection_auc",
@@ -629,6 +638,7 @@ def render(results: list[dict[str, Any]]) -> str:
                     fmt(r.get("ml_ratio")),
                     fmt(r.get("detection_auc")),
                     f"{fmt(r.get('logical'))} ({r.get('n_dependencies', 0)})",
+                    f"{fmt(r.get('order'))} ({r.get('n_orders', 0)})",
                 ]
             )
             privacy_rows.append(
@@ -682,6 +692,7 @@ def render(results: list[dict[str, Any]]) -> str:
                 "ML ratio",
                 "detection AUC",
                 "logical (deps)",
+                "order kept (orders)",
             ],
             quality_rows,
         ),

@@ -25,6 +25,7 @@ The measures
 * :func:`detection_auc` -- how well a classifier tells real from synthetic rows.
 * :func:`ml_efficacy` -- train on synthetic, test on real, compared with train on real.
 * :func:`logical_consistency` -- functional dependencies of the training data kept.
+* :func:`order_consistency` -- orders between numbers (and dates) of the training data kept.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "logical_consistency",
     "ml_efficacy",
     "nndr",
+    "order_consistency",
     "pair_trends",
 ]
 
@@ -907,6 +909,73 @@ def logical_consistency(
         share = float(np.isin(pairs, seen).mean()) if len(pairs) else float("nan")
         results.append({"determinant": a_name, "dependent": b_name, "share": share})
     results.sort(key=lambda item: (item["share"], item["determinant"], item["dependent"]))
+    return _nanmean(item["share"] for item in results), results
+
+
+#: An order holds in the training rows when at least this share of them keep it ...
+ORDER_SHARE = 0.999
+#: ... while random pairs of the two columns' values would keep it in at most this share
+#: (so two ranges that barely overlap are not an order).
+ORDER_CHANCE_SHARE = 0.9
+
+
+def order_consistency(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: ColumnsArg = None,
+    max_rows: int = 20_000,
+) -> tuple[float, list[dict[str, Any]]]:
+    """How well the synthetic rows keep the orders between numbers and dates of the training data.
+
+    Column ``B`` is at least column ``A`` when ``B >= A`` in at least ``ORDER_SHARE`` of the
+    training rows where both are known (a remodel year and the build year; a departure and
+    the arrival), while values of the two paired at random would be so in at most
+    ``ORDER_CHANCE_SHARE``. Both columns must be of the same kind (two numbers or two dates).
+    For each such pair the score is the share of synthetic rows (both known) that keep it.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        The training rows, where orders are found.
+    synthetic : pandas.DataFrame
+        The rows to check.
+    columns : None, list of str, mapping of str to str, or Schema
+        The columns to consider (see the module docstring).
+    max_rows : int, default 20000
+        Cap on the training rows read to find the orders (drawn with a fixed seed).
+
+    Returns
+    -------
+    score : float
+        Mean share over the orders (NaN when the training data has none).
+    per_pair : list of dict
+        One ``{"lower": A, "upper": B, "share": s}`` per order, lowest share first.
+    """
+    kinds = _resolve_kinds(columns, train, synthetic)
+    names = [name for name, kind in kinds.items() if kind in CONTINUOUS_KINDS]
+    rows = _subsample(train, max_rows, np.random.default_rng(0))
+    real = {name: _numeric(rows[name], kinds[name]) for name in names}
+    drawn = {name: _numeric(synthetic[name], kinds[name]) for name in names}
+    results: list[dict[str, Any]] = []
+    for lower, upper in itertools.permutations(names, 2):
+        if kinds[lower] != kinds[upper]:
+            continue
+        a, b = real[lower], real[upper]
+        known = ~(np.isnan(a) | np.isnan(b))
+        if known.sum() < 2 or (b[known] >= a[known]).mean() < ORDER_SHARE:
+            continue
+        if (b[known] == a[known]).all() and lower > upper:
+            continue  # two equal columns: one pair, not two
+        ordered_a = np.sort(a[~np.isnan(a)])
+        present_b = b[~np.isnan(b)]
+        chance = np.searchsorted(ordered_a, present_b, side="right").mean() / len(ordered_a)
+        if chance > ORDER_CHANCE_SHARE:
+            continue
+        x, y = drawn[lower], drawn[upper]
+        both = ~(np.isnan(x) | np.isnan(y))
+        share = float((y[both] >= x[both]).mean()) if both.any() else float("nan")
+        results.append({"lower": lower, "upper": upper, "share": share})
+    results.sort(key=lambda item: (item["share"], item["lower"], item["upper"]))
     return _nanmean(item["share"] for item in results), results
 
 

@@ -333,6 +333,8 @@ def _fidelity(real: pd.DataFrame, synth: pd.DataFrame, seed: int) -> dict[str, A
         lambda: evaluation.logical_consistency(real, synth), errors, "logical consistency"
     )
     logic_score, logic_rules = logic if logic is not None else (None, [])
+    order = _safe(lambda: evaluation.order_consistency(real, synth), errors, "order consistency")
+    order_score, order_rules = order if order is not None else (None, [])
 
     shape_score, shape_cols = shapes if shapes is not None else (None, {})
     pair_score, pair_map = pairs if pairs is not None else (None, {})
@@ -391,6 +393,14 @@ def _fidelity(real: pd.DataFrame, synth: pd.DataFrame, seed: int) -> dict[str, A
                     "share": _number(r["share"]),
                 }
                 for r in list(logic_rules)[:50]
+            ],
+        },
+        "order_consistency": {
+            "score": _number(order_score),
+            "rules": len(order_rules),
+            "lowest": [
+                {"lower": str(r["lower"]), "upper": str(r["upper"]), "share": _number(r["share"])}
+                for r in list(order_rules)[:50]
             ],
         },
         "columns": columns,
@@ -1096,6 +1106,21 @@ def _render_fidelity(fid: Mapping[str, Any]) -> list[str]:
                 + (f" Least kept: {shown}." if shown else ""),
                 "Share of synthetic rows that keep the fixed relations of the real data "
                 "(where one column's value always decides another's, e.g. city → country).",
+            )
+        )
+    order = fid.get("order_consistency") or {}
+    if order.get("rules"):
+        worst = [r for r in order.get("lowest", []) if (r.get("share") or 0) < 1][:3]
+        shown = "; ".join(f"{r['lower']} ≤ {r['upper']}: {_fmt(r['share'], '.1%')}" for r in worst)
+        out.append(
+            _measure_row(
+                "Order consistency",
+                _fmt(order.get("score")),
+                None,
+                f"{order['rules']} order(s) found in the real data. For information."
+                + (f" Least kept: {shown}." if shown else ""),
+                "Share of synthetic rows that keep the orders between numbers or dates of the "
+                "real data (where one column is never below another, e.g. end ≥ start).",
             )
         )
     out.append("</table>")

@@ -219,6 +219,27 @@ def test_logical_consistency_without_dependencies():
     assert pairs == []
 
 
+def test_order_consistency():
+    rng = np.random.default_rng(0)
+    built = rng.integers(1900, 2000, 800)
+    train = pd.DataFrame(
+        {
+            "built": built,
+            "remodeled": built + np.where(rng.random(800) < 0.5, 0, rng.integers(1, 20, 800)),
+            "start": pd.Timestamp("2024-01-01") + pd.to_timedelta(built - 1900, "D"),
+            "price": rng.normal(5000, 10, 800),  # above every year, but only by its range
+        }
+    )
+    score, pairs = ev.order_consistency(train, train.sample(frac=1.0, random_state=1))
+    assert score == 1.0
+    assert [(p["lower"], p["upper"]) for p in pairs] == [("built", "remodeled")]
+    shuffled = train.assign(
+        remodeled=train["remodeled"].sample(frac=1.0, random_state=0).to_numpy()
+    )
+    broken, pairs = ev.order_consistency(train, shuffled)
+    assert broken == pairs[0]["share"] < 0.8
+
+
 def test_columns_argument_forms(frames):
     train, fresh = frames["train"], frames["fresh"]
     _, by_list = ev.column_shapes(train, fresh, ["x", "city"])
