@@ -14,7 +14,8 @@ mechanisms that one Rényi-DP accountant (Google's ``dp-accounting``) composes:
 Nothing else is read from the rows. Bounds, category lists, rounding, nullability, id formats
 and constant values must be given in the schema (:func:`resolve_private_schema`); the latent
 prior is N(0, I); early stopping, which reads the data every epoch, is off; ``determined_by``
-rules are dropped and condition columns refused, since both tabulate the rows.
+and ``relative_to`` rules are dropped and condition columns refused, since they tabulate the
+rows.
 
 The number of rows, the column names and their pandas dtypes are treated as public, as in
 DP-SGD practice (``q`` and the default ``delta = 1 / n`` use the row count). Neighbouring
@@ -268,7 +269,8 @@ def resolve_private_schema(schema: Schema | None, df: pd.DataFrame) -> Schema:
     ``datetime_format``, ids their ``id_format`` and constants their ``value``. ``nullable``
     is taken as given: a gap in a column the schema calls not nullable is an error. Integer
     columns without ``decimals`` are rounded to whole numbers, other numbers not at all.
-    ``determined_by`` rules are dropped, since their value map would be read from the rows.
+    ``determined_by`` and ``relative_to`` rules are dropped, since their value maps and
+    difference ranges would be read from the rows.
 
     Raises
     ------
@@ -303,7 +305,11 @@ def resolve_private_schema(schema: Schema | None, df: pd.DataFrame) -> Schema:
         if decimals is None and pd.api.types.is_integer_dtype(series.dtype):
             decimals = 0
         resolved = dataclasses.replace(
-            column, dtype=dtypes.dtype_name(series), decimals=decimals, determined_by=None
+            column,
+            dtype=dtypes.dtype_name(series),
+            decimals=decimals,
+            determined_by=None,
+            relative_to=None,
         )
         transformer_class(resolved.kind).check_column(resolved)
         if resolved.kind in ("numerical", "datetime"):

@@ -108,7 +108,8 @@ class TabularVAE(BaseEstimator):
         early stopping is off (every row trains for ``epochs`` epochs, ``validation_split``
         and ``patience`` are ignored); the latent prior is N(0, I) whatever ``prior`` says
         (a mixture fitted to encoded rows would spend privacy); ``condition_on`` is refused
-        and the schema's ``determined_by`` rules are dropped (both tabulate the rows), and
+        and the schema's ``determined_by`` and ``relative_to`` rules are dropped (they
+        tabulate the rows), and
         ``extreme_value_k`` and ``rare_category_k`` do nothing (they read the rows; values
         are clamped to the schema's bounds instead). Fewer epochs mean less noise per step
         for the same budget. ``dp_report_`` holds the reached epsilon.
@@ -203,8 +204,8 @@ class TabularVAE(BaseEstimator):
         check_condition_columns(condition_names, self.schema_.modeled)
         for name in condition_names:
             # A condition's value is given, never derived from another column.
-            self.schema_ = self.schema_.replace(name, determined_by=None)
-        self.transformer_ = TableTransformer(self.schema_).fit(df)
+            self.schema_ = self.schema_.replace(name, determined_by=None, relative_to=None)
+        self.transformer_ = TableTransformer(self.schema_, int(self.extreme_value_k)).fit(df)
         self._split_heads(condition_names)
         self.conditions_: ConditionTable | None = None
         if condition_names:

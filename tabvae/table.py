@@ -11,6 +11,7 @@ import pandas as pd
 from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
+from tabvae.relations import Relation, relation_order
 from tabvae.schema import Schema
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
@@ -85,23 +86,33 @@ def _key(value: Any) -> Any:
 class TableTransformer:
     """Applies one fitted column transformer per modeled column of a schema.
 
+    A column learned relative to another (``relative_to``) is learned in its encoded form: its
+    entry in ``transformers_`` transforms the difference (or "the same or a value"), and
+    ``originals_`` keeps the transformer of the column itself, which restores it.
+
     Parameters
     ----------
     schema : Schema
         A resolved schema (see :meth:`Schema.resolve`).
+    extreme_value_k : int, default 0
+        The extreme-value protection's k, applied to the differences of relative numbers.
     """
 
-    def __init__(self, schema: Schema) -> None:
+    def __init__(self, schema: Schema, extreme_value_k: int = 0) -> None:
         self.schema = schema
+        self.extreme_value_k = extreme_value_k
         self.transformers_: list[ColumnTransformer] = []
         self.dependencies_: dict[str, Dependency] = {}
+        self.relations_: dict[str, Relation] = {}
+        self.originals_: dict[str, ColumnTransformer] = {}
 
     def fit(self, df: pd.DataFrame) -> TableTransformer:
-        """Fit a transformer per modeled column, and the value map of each dependency."""
-        self.transformers_ = [
-            transformer_class(column.kind)(column).fit(df[column.name])
+        """Fit a transformer per modeled column, the value map of each dependency and the
+        encoded form of each relative column."""
+        own = {
+            column.name: transformer_class(column.kind)(column).fit(df[column.name])
             for column in self.schema.modeled
-        ]
+        }
         modeled = {c.name for c in self.schema.modeled}
         self.dependencies_ = {}
         for column in self.schema.modeled:
@@ -114,7 +125,23 @@ class TableTransformer:
                     "modeled column of the table"
                 )
             self.dependencies_[column.name] = Dependency.fit(df[determinant], df[column.name])
+        self.relations_, self.originals_ = {}, {}
+        learned = dict(own)
+        for name in relation_order(self.schema):
+            reference = str(self.schema[name].relative_to)
+            relation = Relation.fit(own[name], own[reference], df, self.extreme_value_k)
+            self.relations_[name] = relation
+            self.originals_[name] = own[name]
+            encoded = relation.encode(df, own[name], own[reference])
+            learned[name] = transformer_class(relation.encoded.kind)(relation.encoded).fit(encoded)
+        self.transformers_ = [learned[column.name] for column in self.schema.modeled]
         return self
+
+    def original(self, name: str) -> ColumnTransformer:
+        """The transformer of the column itself (not of its encoded form)."""
+        if name in self.originals_:
+            return self.originals_[name]
+        return next(t for t in self.transformers_ if t.column.name == name)
 
     @property
     def heads(self) -> list[HeadSpec]:
@@ -125,7 +152,13 @@ class TableTransformer:
         """Return ``{head name: float32 array of shape (n, width)}``."""
         blocks: dict[str, np.ndarray] = {}
         for transformer in self.transformers_:
-            blocks.update(transformer.transform(df[transformer.column.name]))
+            name = transformer.column.name
+            relation = self.relations_.get(name)
+            if relation is None:
+                blocks.update(transformer.transform(df[name]))
+                continue
+            encoded = relation.encode(df, self.original(name), self.original(relation.reference))
+            blocks.update(transformer.transform(encoded))
         return blocks
 
     def inverse_transform(
@@ -144,6 +177,14 @@ class TableTransformer:
             for t in self.transformers_
         }
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
+        for name, relation in self.relations_.items():
+            # In fit order, so every reference is decoded before the columns relative to it.
+            frame[name] = relation.decode(
+                frame[name],
+                frame[relation.reference],
+                self.original(name),
+                self.original(relation.reference),
+            )
         by_name = {t.column.name: t for t in self.transformers_}
         for determinant, names in self._groups().items():
             if determinant in given:
@@ -219,6 +260,10 @@ class TableTransformer:
         return {
             "columns": {t.column.name: t.get_state() for t in self.transformers_},
             "dependencies": {n: d.pairs for n, d in self.dependencies_.items()},
+            "relations": {
+                name: relation.to_dict() | {"original": self.originals_[name].get_state()}
+                for name, relation in self.relations_.items()
+            },
         }
 
     @classmethod
@@ -226,8 +271,24 @@ class TableTransformer:
         """Rebuild a fitted table transformer from :meth:`get_state` output."""
         table = cls(schema)
         try:
+            relations = state.get("relations", {})
+            table.relations_ = {
+                name: Relation.from_dict(name, data) for name, data in relations.items()
+            }
+            table.originals_ = {
+                name: transformer_class(schema[name].kind).from_state(
+                    schema[name], data["original"]
+                )
+                for name, data in relations.items()
+            }
+            learned = {
+                c.name: table.relations_[c.name].encoded if c.name in table.relations_ else c
+                for c in schema.modeled
+            }
             table.transformers_ = [
-                transformer_class(c.kind).from_state(c, state["columns"][c.name])
+                transformer_class(learned[c.name].kind).from_state(
+                    learned[c.name], state["columns"][c.name]
+                )
                 for c in schema.modeled
             ]
             table.dependencies_ = {

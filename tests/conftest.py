@@ -62,6 +62,31 @@ def make_daily_prices(n_days: int, n_rows: int, seed: int) -> pd.DataFrame:
     )
 
 
+def make_bookings(n_rows: int, seed: int) -> pd.DataFrame:
+    """Stays that keep rules between columns: departure never before arrival (and often the
+    same day), a deposit never above the price (often all of it), and the room given mostly
+    the room booked."""
+    rng = np.random.default_rng(seed)
+    arrival = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n_rows), "D")
+    nights = np.where(rng.random(n_rows) < 0.3, 0, rng.integers(1, 15, n_rows))
+    price = rng.lognormal(5, 0.6, n_rows).round(2)
+    deposit = np.where(rng.random(n_rows) < 0.4, price, (price * rng.random(n_rows)).round(2))
+    rooms = np.array(["single", "double", "twin", "suite", "family"])
+    booked = rng.choice(rooms, n_rows, p=[0.3, 0.3, 0.2, 0.1, 0.1])
+    given = np.where(rng.random(n_rows) < 0.8, booked, rng.choice(rooms, n_rows))
+    return pd.DataFrame(
+        {
+            "arrival": arrival,
+            "departure": arrival + pd.to_timedelta(nights, "D"),
+            "price": price,
+            "deposit": deposit,
+            "room_booked": booked,
+            "room_given": given,
+            "guests": rng.integers(1, 5, n_rows),
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def mixed_frame() -> pd.DataFrame:
     return make_mixed_frame()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_bookings
 
 from tabvae import DataError, Schema, SchemaError, infer_schema
 from tabvae.schema import schema_kinds_enum
@@ -168,3 +169,41 @@ def test_dependencies_between_columns_are_found():
     assert determined["label"] == "code"
     assert determined["has_pool"] in ("code", "pool_area", "label")
     assert determined["noise"] is None and determined["code"] is None
+
+
+def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_another():
+    frame = make_bookings(400, seed=0)
+    rng = np.random.default_rng(1)
+    porch = np.where(rng.random(400) < 0.7, 0, rng.integers(20, 200, 400))
+    frame["porch_area"] = porch
+    frame["deck_area"] = np.where(porch == 0, 0, rng.integers(20, 200, 400))
+    frame["year"] = rng.integers(1950, 2010, 400)
+    related = {c.name: c.relative_to for c in infer_schema(frame).columns if c.relative_to}
+    # Two areas that are both 0 where there is no porch are not a rule between them; a year
+    # is above a price, but only because their ranges do not meet.
+    assert related == {"departure": "arrival", "deposit": "price", "room_given": "room_booked"}
+
+
+def test_a_data_entry_slip_does_not_hide_an_order():
+    frame = make_bookings(2000, seed=1)
+    frame.loc[5, "departure"] = frame.loc[5, "arrival"] - pd.Timedelta(days=1)
+    schema = infer_schema(frame)
+    assert schema["departure"].relative_to == "arrival"
+
+
+def test_a_level_two_columns_share_only_through_a_third_does_not_make_them_copies():
+    # "No internet" sits in both service columns exactly when there is no internet (a column
+    # left out here); among the other rows the two are independent.
+    rng = np.random.default_rng(0)
+    internet = rng.random(1000) < 0.7
+    frame = pd.DataFrame(
+        {
+            "streaming_tv": np.where(internet, rng.choice(["Yes", "No"], 1000), "No internet"),
+            "streaming_movies": np.where(internet, rng.choice(["Yes", "No"], 1000), "No internet"),
+        }
+    )
+    assert all(c.relative_to is None for c in infer_schema(frame).columns)
+    frame["streaming_movies"] = np.where(
+        rng.random(1000) < 0.9, frame["streaming_tv"], frame["streaming_movies"]
+    )
+    assert infer_schema(frame)["streaming_movies"].relative_to == "streaming_tv"

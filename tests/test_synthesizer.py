@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_daily_prices
+from conftest import make_bookings, make_daily_prices
 
-from tabvae import DataError, ModelFileError, NotFittedError, Schema, TabularVAE, infer_schema
+from tabvae import (
+    DataError,
+    ModelFileError,
+    NotFittedError,
+    Schema,
+    SchemaError,
+    TabularVAE,
+    infer_schema,
+)
 
 SMALL = {"epochs": 3, "batch_size": 64, "hidden": (32,), "latent_dim": 4}
 
@@ -266,3 +274,59 @@ def test_values_fixed_by_a_date_keep_their_pairs_after_save_and_load(tmp_path):
         )
         assert set(combos) <= seen
         assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+
+
+def test_relative_columns_keep_their_order_and_equality(tmp_path):
+    frame = make_bookings(600, seed=0)
+    model = TabularVAE(epochs=40, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    model.fit(frame)
+    assert model.schema_["departure"].relative_to == "arrival"
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    synthetic = model.sample(2000, seed=0)
+    pd.testing.assert_frame_equal(synthetic, loaded.sample(2000, seed=0))
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    # Every row keeps the order, not most of them; and the equalities come back as often.
+    assert (synthetic["departure"] >= synthetic["arrival"]).all()
+    assert (synthetic["deposit"] <= synthetic["price"]).all()
+    same_day = (synthetic["departure"] == synthetic["arrival"]).mean()
+    assert abs(same_day - (frame["departure"] == frame["arrival"]).mean()) < 0.08
+    full = (synthetic["deposit"] == synthetic["price"]).mean()
+    assert abs(full - (frame["deposit"] == frame["price"]).mean()) < 0.08
+    same_room = (synthetic["room_given"] == synthetic["room_booked"]).mean()
+    assert abs(same_room - (frame["room_given"] == frame["room_booked"]).mean()) < 0.08
+    assert set(synthetic["room_given"]) <= set(frame["room_given"])
+    # Each column keeps its own range.
+    for name in ["arrival", "departure", "price", "deposit"]:
+        assert synthetic[name].min() >= frame[name].min()
+        assert synthetic[name].max() <= frame[name].max()
+
+
+def _bookings_schema(**changes):
+    frame = make_bookings(200, seed=0)
+    schema = infer_schema(frame)
+    for name, fields in changes.items():
+        schema = schema.replace(name, **fields)
+    return frame, schema
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"price": {"relative_to": "nowhere"}}, "not another modeled column"),
+        ({"price": {"relative_to": "price"}}, "not another modeled column"),
+        ({"guests": {"relative_to": "arrival"}}, "both must be numerical"),
+        ({"price": {"relative_to": "deposit"}}, "cycle"),
+        ({"guests": {"kind": "categorical", "determined_by": "room_booked"}}, "determined_by"),
+    ],
+)
+def test_relations_a_model_cannot_keep_are_refused(changes, message):
+    frame, schema = _bookings_schema(**changes)
+    with pytest.raises(SchemaError, match=message):
+        TabularVAE(**SMALL).fit(frame, schema=schema)
+
+
+def test_relative_columns_must_be_missing_in_the_same_rows():
+    frame, schema = _bookings_schema()
+    frame.loc[::7, "deposit"] = np.nan
+    with pytest.raises(SchemaError, match="not missing in the same rows"):
+        TabularVAE(**SMALL).fit(frame, schema=schema.to_json())

@@ -1,0 +1,332 @@
+"""Columns learned relative to another column: a share of what lies past it, or "the same".
+
+A remodel year is never before the build year, an end date never before its start, and a
+second exterior is mostly the first one again. Learned on its own, each column gets its
+marginal right and breaks the rule in a share of the synthetic rows. Learned as where it lies
+in what the other column leaves room for (numbers, dates), the order holds in every row; learned
+as "the same as the other, or this value" (categories), equality becomes one level the model
+can draw.
+
+The schema names the relation (``relative_to``); :class:`Relation` turns the column into its
+encoded form and back. The encoded form is an ordinary column (numerical for shares and
+differences, categorical for "same or a value"), so the model and its heads need nothing new.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tabvae.dtypes import json_scalar
+from tabvae.errors import ModelFileError, SchemaError
+from tabvae.protections import extreme_bounds
+from tabvae.schema import Column, Schema, describe_column, order_of
+from tabvae.transformers import ColumnTransformer
+from tabvae.transformers.numerical import ContinuousTransformer, count_decimals
+
+_SAME = "<same as {}>"
+
+
+class Relation:
+    """One column as its difference from, or its sameness to, its reference column.
+
+    Numbers and dates on one side of their reference in (almost) every training row are
+    learned as a *share*: 1 where the two are equal, otherwise where the column's value lies
+    within the part of its own distribution on the far side of the reference (0 the far end).
+    The share is taken on the column's probability scale, not its value scale, so the drawn
+    values come back through the column's own quantiles: its range and its spikes (many people
+    two years in a role) stay, and so does the order. Other numbers and dates are learned as
+    their difference from the reference.
+
+    Parameters
+    ----------
+    name, reference : str
+        The column and the column it is learned relative to.
+    encoded : Column
+        The column of encoded values the model learns (same name, numerical or categorical).
+    form : {"difference", "above", "below", "same"}
+        How the column is encoded: its difference from the reference; its share of what lies
+        above (or below) the reference; or "the same or a value".
+    same : str, optional
+        The category that stands for "the same as the reference" (form "same").
+    fallback : scalar, optional
+        The value written when "the same" is drawn for a reference value the column never
+        takes (form "same"): the column's most frequent value of its own.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        reference: str,
+        encoded: Column,
+        form: str = "difference",
+        same: str | None = None,
+        fallback: Any = None,
+    ) -> None:
+        self.name = name
+        self.reference = reference
+        self.encoded = encoded
+        self.form = form
+        self.same = same
+        self.fallback = fallback
+
+    @classmethod
+    def fit(
+        cls,
+        column: ColumnTransformer,
+        reference: ColumnTransformer,
+        df: pd.DataFrame,
+        extreme_value_k: int = 0,
+    ) -> Relation:
+        """Describe the encoded column from the training rows.
+
+        A numerical difference's range is narrowed like any number's by the extreme-value
+        protection (``extreme_value_k``): one row's outlying gap is not stored.
+        """
+        name, kind = column.column.name, column.column.kind
+        own, other = df[name], df[reference.column.name]
+        if (own.isna() != other.isna()).any():
+            raise SchemaError(
+                f"column {name!r} is relative_to {reference.column.name!r}, but the two are "
+                "not missing in the same rows; remove relative_to from the schema"
+            )
+        if kind == "categorical":
+            categories = list(column.column.categories or [])
+            same = _SAME.format(reference.column.name)
+            while same in categories:
+                same += "*"
+            values = own.astype(object)
+            different = values[~_equal(values, other)].dropna()
+            fallback = different.mode().iloc[0] if len(different) else values.dropna().iloc[0]
+            encoded = dataclasses.replace(
+                column.column, dtype="object", categories=[*categories, same], relative_to=None
+            )
+            return cls(name, reference.column.name, encoded, "same", same, json_scalar(fallback))
+        difference = _difference(column, reference, df)
+        present = difference[~np.isnan(difference)]
+        form = {1: "above", -1: "below"}.get(
+            order_of(np.zeros_like(present), present), "difference"
+        )
+        relation = cls(name, reference.column.name, column.column, form)
+        values = relation._values(column, reference, df)
+        fields = describe_column(pd.Series(values, name=name), "numerical")
+        fields |= {"dtype": "float64", "loss_weight": column.column.loss_weight}
+        relation.encoded = Column.from_dict(fields)
+        if form == "difference" and kind == "numerical":
+            # A share lies in [0, 1] and tells nothing of one row; a difference is a number.
+            bounds = extreme_bounds(values, extreme_value_k, relation.encoded)
+            if bounds is not None:
+                relation.encoded = dataclasses.replace(
+                    relation.encoded, min=bounds[0], max=bounds[1]
+                )
+        return relation
+
+    def _values(
+        self, column: ColumnTransformer, reference: ColumnTransformer, df: pd.DataFrame
+    ) -> np.ndarray:
+        """Encoded numbers of a number or date column of ``df``."""
+        difference = _difference(column, reference, df)
+        if self.form == "difference":
+            return difference
+        assert isinstance(column, ContinuousTransformer)
+        scale = _FarSide(column.quantiles.knots, self.form)
+        numbers = _numbers(column, df[self.name])
+        reference_numbers = _numbers(reference, df[self.reference])
+        room = scale.beyond(reference_numbers)
+        position = 0.5 * (scale.beyond(numbers) + scale.beyond_or_at(numbers))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(room > 0, np.clip(position / room, 0.0, 1.0), 0.0)
+        # Equal to the reference (or, a slip, on its wrong side): the share's top, 1.
+        at_reference = (difference == 0) | (
+            np.sign(difference) == (-1 if self.form == "above" else 1)
+        )
+        share = np.where(at_reference, 1.0, share)
+        return np.where(np.isnan(difference), np.nan, share)
+
+    def encode(self, df: pd.DataFrame, column: ColumnTransformer, reference: Any) -> pd.Series:
+        """The encoded values of the column in ``df`` (``reference``: its own transformer)."""
+        if self.form == "same":
+            values = df[self.name].astype(object)
+            encoded = values.where(~_equal(values, df[self.reference]), self.same)
+            return pd.Series(encoded.to_numpy(dtype=object), name=self.name)
+        values = self._values(column, reference, df)
+        # Rows outside the stored range (clipped extremes, new rows) take its nearest end.
+        low = -np.inf if self.encoded.min is None else self.encoded.min
+        high = np.inf if self.encoded.max is None else self.encoded.max
+        return pd.Series(np.clip(values, low, high), name=self.name)
+
+    def decode(
+        self,
+        encoded: pd.Series,
+        reference_values: pd.Series,
+        column: ColumnTransformer,
+        reference: ColumnTransformer,
+    ) -> pd.Series:
+        """The column, in its dtype, from encoded values and the reference's values."""
+        if self.form == "same":
+            values = encoded.to_numpy(dtype=object).copy()
+            same = values == self.same
+            known = set(column.column.categories or [])
+            taken = reference_values.to_numpy(dtype=object)
+            values[same] = [
+                v if (v in known or _none(v) is None) else self.fallback for v in taken[same]
+            ]
+            return column.from_values(np.where(pd.isna(values), None, values))
+        reference_numbers = _numbers(reference, reference_values)
+        values = encoded.to_numpy(dtype=np.float64)
+        assert isinstance(column, ContinuousTransformer)
+        if self.form == "difference":
+            numbers = reference_numbers + values
+        else:
+            scale = _FarSide(column.quantiles.knots, self.form)
+            share = np.clip(np.nan_to_num(values), 0.0, 1.0)
+            drawn = scale.value_at(share * scale.beyond(reference_numbers))
+            # Never past the reference, whatever the knots' interpolation gives.
+            drawn = (
+                np.minimum(drawn, reference_numbers)
+                if self.form == "below"
+                else (np.maximum(drawn, reference_numbers))
+            )
+            numbers = np.where(share >= 1.0, reference_numbers, drawn)
+            numbers = np.where(np.isnan(values), np.nan, numbers)
+        missing = np.isnan(numbers)
+        return column.from_numbers(np.nan_to_num(numbers), missing)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "reference": self.reference,
+            "encoded": self.encoded.to_dict(),
+            "form": self.form,
+            "same": self.same,
+            "fallback": self.fallback,
+        }
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> Relation:
+        """Rebuild from :meth:`to_dict` output."""
+        try:
+            return cls(
+                name,
+                data["reference"],
+                Column.from_dict(data["encoded"]),
+                data["form"],
+                data.get("same"),
+                data.get("fallback"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ModelFileError(f"the relation of column {name!r} is not valid: {exc}") from exc
+
+
+class _FarSide:
+    """A column's distribution seen from a point towards its far end (down for "below")."""
+
+    def __init__(self, knots: np.ndarray, form: str) -> None:
+        self.knots = knots
+        self.levels = np.linspace(0.0, 1.0, len(knots))
+        self.down = form == "below"
+
+    def _at_most(self, values: np.ndarray) -> np.ndarray:
+        return np.interp(values, self.knots, self.levels)
+
+    def _below(self, values: np.ndarray) -> np.ndarray:
+        return 1.0 - np.interp(-values, -self.knots[::-1], 1.0 - self.levels[::-1])
+
+    def beyond(self, values: np.ndarray) -> np.ndarray:
+        """Share of the column strictly past each value."""
+        return self._below(values) if self.down else 1.0 - self._at_most(values)
+
+    def beyond_or_at(self, values: np.ndarray) -> np.ndarray:
+        """Share of the column past or at each value."""
+        return self._at_most(values) if self.down else 1.0 - self._below(values)
+
+    def value_at(self, shares: np.ndarray) -> np.ndarray:
+        """The value with ``shares`` of the column past it."""
+        probabilities = shares if self.down else 1.0 - shares
+        return np.interp(probabilities, self.levels, self.knots)
+
+
+def relation_order(schema: Schema) -> list[str]:
+    """Relative columns in an order where every reference comes before its dependents.
+
+    Raises :class:`SchemaError` for a reference that is not a modeled column of the same
+    kind, for a column that also takes part in a ``determined_by`` rule, and for cycles.
+    """
+    modeled = {c.name: c for c in schema.modeled}
+    bound = {c.name for c in modeled.values() if c.determined_by} | {
+        c.determined_by for c in modeled.values() if c.determined_by
+    }
+    pending = {}
+    for column in modeled.values():
+        reference = column.relative_to
+        if reference is None:
+            continue
+        if reference not in modeled or reference == column.name:
+            raise SchemaError(
+                f"column {column.name!r} is relative_to {reference!r}, which is not another "
+                "modeled column of the table"
+            )
+        if column.kind != modeled[reference].kind or column.kind not in _KINDS:
+            raise SchemaError(
+                f"column {column.name!r} ({column.kind}) cannot be relative_to "
+                f"{reference!r} ({modeled[reference].kind}): both must be numerical, both "
+                "datetime or both categorical"
+            )
+        if {column.name, reference} & bound:
+            raise SchemaError(
+                f"column {column.name!r} is relative_to {reference!r}, and one of them also "
+                "takes part in a determined_by rule; keep one of the two rules"
+            )
+        pending[column.name] = reference
+    order: list[str] = []
+    while pending:
+        ready = [n for n, ref in pending.items() if ref not in pending]
+        if not ready:
+            raise SchemaError(f"relative_to forms a cycle among columns {sorted(pending)}")
+        for name in ready:
+            order.append(name)
+            del pending[name]
+    return order
+
+
+_KINDS = ("numerical", "datetime", "categorical")
+
+
+def _numbers(transformer: ColumnTransformer, values: pd.Series) -> np.ndarray:
+    if not isinstance(transformer, ContinuousTransformer):
+        raise SchemaError(f"column {transformer.column.name!r} is not a number or a date")
+    return transformer.to_numbers(values)
+
+
+def _difference(
+    column: ColumnTransformer, reference: ColumnTransformer, df: pd.DataFrame
+) -> np.ndarray:
+    """The column minus its reference, rounded to the decimals both are written with."""
+    difference = _numbers(column, df[column.column.name]) - _numbers(
+        reference, df[reference.column.name]
+    )
+    decimals = [c.decimals for c in (column.column, reference.column)]
+    if column.column.kind == "numerical" and None not in decimals:
+        # 0.3 - 0.1 is not 0.2 in floats; a point mass at a difference must stay one value.
+        difference = np.round(difference, max(d for d in decimals if d is not None))
+    elif column.column.kind == "datetime":
+        places = count_decimals(difference)
+        difference = np.round(difference, 6 if places is None else places)
+    return difference
+
+
+def _equal(values: pd.Series, other: pd.Series) -> np.ndarray:
+    """Row-wise equality of two category columns (missing equals nothing)."""
+    a = values.to_numpy(dtype=object)
+    b = other.to_numpy(dtype=object)
+    present = ~(pd.isna(a) | pd.isna(b))
+    result = np.zeros(len(a), dtype=bool)
+    result[present] = [x == y for x, y in zip(a[present], b[present], strict=True)]
+    return result
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
