@@ -23,7 +23,14 @@ import pandas as pd
 from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.protections import extreme_bounds
-from tabvae.schema import Column, Schema, describe_column, order_of
+from tabvae.schema import (
+    RELATIVE_KINDS,
+    Column,
+    Schema,
+    describe_column,
+    in_dependencies,
+    order_of,
+)
 from tabvae.transformers import ColumnTransformer
 from tabvae.transformers.numerical import ContinuousTransformer, count_decimals
 
@@ -256,9 +263,7 @@ def relation_order(schema: Schema) -> list[str]:
     kind, for a column that also takes part in a ``determined_by`` rule, and for cycles.
     """
     modeled = {c.name: c for c in schema.modeled}
-    bound = {c.name for c in modeled.values() if c.determined_by} | {
-        c.determined_by for c in modeled.values() if c.determined_by
-    }
+    bound = in_dependencies(modeled.values())
     pending = {}
     for column in modeled.values():
         reference = column.relative_to
@@ -269,7 +274,7 @@ def relation_order(schema: Schema) -> list[str]:
                 f"column {column.name!r} is relative_to {reference!r}, which is not another "
                 "modeled column of the table"
             )
-        if column.kind != modeled[reference].kind or column.kind not in _KINDS:
+        if column.kind != modeled[reference].kind or column.kind not in RELATIVE_KINDS:
             raise SchemaError(
                 f"column {column.name!r} ({column.kind}) cannot be relative_to "
                 f"{reference!r} ({modeled[reference].kind}): both must be numerical, both "
@@ -290,9 +295,6 @@ def relation_order(schema: Schema) -> list[str]:
             order.append(name)
             del pending[name]
     return order
-
-
-_KINDS = ("numerical", "datetime", "categorical")
 
 
 def _numbers(transformer: ColumnTransformer, values: pd.Series) -> np.ndarray:

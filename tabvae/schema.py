@@ -415,9 +415,7 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     column's bound helped; numbers that were merely often equal, or ordered in all but a few
     rows, learned as a difference, did worse than learned on their own.
     """
-    bound = {c.name for c in columns if c.determined_by} | {
-        c.determined_by for c in columns if c.determined_by
-    }
+    bound = in_dependencies(columns)
     usable = [
         c for c in columns if not c.exclude and c.kind in RELATIVE_KINDS and c.name not in bound
     ]
@@ -444,6 +442,15 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
                 found[column.name] = reference.name
                 break
     return found
+
+
+def in_dependencies(columns: Iterable[Column]) -> set[str]:
+    """Names of the columns that determine another or are determined by one."""
+    names: set[str] = set()
+    for column in columns:
+        if column.determined_by:
+            names |= {column.name, column.determined_by}
+    return names
 
 
 def _relation_values(series: pd.Series, column: Column) -> np.ndarray:
