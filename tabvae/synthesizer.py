@@ -529,14 +529,19 @@ class TabularVAE(BaseEstimator):
         conditions: dict[str, np.ndarray],
         n_rows: int,
         rng: np.random.Generator | None,
+        known: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """Decode head parameters (draws, or modes without ``rng``) into a DataFrame."""
+        """Decode head parameters (draws, or modes without ``rng``) into a DataFrame.
+
+        ``known`` holds cells the rows already have (imputation); the rest is derived from them.
+        """
         values = decode_heads(self.heads_, params, rng) if params else {}
         rows = self.transformer_.inverse_transform(
             values | conditions,
             n_rows,
             rng if rng is not None else np.random.default_rng(0),
             given=self.conditions_.names if self.conditions_ is not None else (),
+            known=known,
         )
         return rows[[c.name for c in self.schema_.modeled]]
 
@@ -654,7 +659,8 @@ class TabularVAE(BaseEstimator):
         self._check_fitted()
         self._blocks_of(df)  # fail early on a frame that does not fit the model
         rng = np.random.default_rng(seed) if seed is not None else self._rng
-        filled = df.reset_index(drop=True).copy()
+        holes = df.reset_index(drop=True)
+        filled = holes.copy()
         gaps = {c.name: filled[c.name].isna().to_numpy() for c in self.schema_.modeled}
         gaps = {name: mask for name, mask in gaps.items() if mask.any()}
         if not gaps:
@@ -680,7 +686,7 @@ class TabularVAE(BaseEstimator):
             for transformer in self.transformer_.transformers_:
                 if transformer.column.name in gaps and transformer.heads[0].name in params:
                     transformer.exclude_missing(params)
-            decoded = self._rows(params, conditions, len(filled), rng)
+            decoded = self._rows(params, conditions, len(filled), rng, known=holes)
             for name, mask in gaps.items():
                 if name in decoded.columns and name not in (self.condition_on or []):
                     filled.loc[mask, name] = decoded.loc[mask, name].to_numpy()

@@ -167,16 +167,23 @@ class TableTransformer:
         n_rows: int,
         rng: np.random.Generator,
         given: Collection[str] = (),
+        known: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Build the DataFrame (modeled columns, schema order and dtypes) from head values.
 
-        Columns in ``given`` (asked condition values) keep their values as they are.
+        Columns in ``given`` (asked condition values) keep their values as they are. The
+        non-missing cells of ``known`` (rows being imputed, by position) are kept too, so a
+        filled cell is derived from the row's known values: a departure filled after its known
+        arrival, a label from its known code.
         """
         columns = {
             t.column.name: t.inverse_transform(values, n_rows, rng).reset_index(drop=True)
             for t in self.transformers_
         }
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
+        for name in frame.columns:
+            if name not in self.relations_:
+                self._keep_known(frame, name, known)
         for name, relation in self.relations_.items():
             # In fit order, so every reference is decoded before the columns relative to it.
             frame[name] = relation.decode(
@@ -185,6 +192,7 @@ class TableTransformer:
                 self.original(name),
                 self.original(relation.reference),
             )
+            self._keep_known(frame, name, known)
         by_name = {t.column.name: t for t in self.transformers_}
         for determinant, names in self._groups().items():
             if determinant in given:
@@ -192,11 +200,24 @@ class TableTransformer:
             snapped = self._nearest_seen(determinant, names, frame, by_name)
             if snapped is not None:
                 frame[determinant] = by_name[determinant].from_values(snapped)
+                self._keep_known(frame, determinant, known)
         for name, dependency in self.dependencies_.items():
             determinant = self.schema[name].determined_by
             fixed = dependency.apply(frame[determinant], frame[name])
             frame[name] = by_name[name].from_values(fixed)
         return frame
+
+    def _keep_known(self, frame: pd.DataFrame, name: str, known: pd.DataFrame | None) -> None:
+        """Put the known cells of column ``name`` back into ``frame``."""
+        if known is None or name not in known.columns:
+            return
+        cells = known[name].reset_index(drop=True)
+        mask = cells.notna().to_numpy()
+        if not mask.any():
+            return
+        values = frame[name].to_numpy(dtype=object).copy()
+        values[mask] = cells.to_numpy(dtype=object)[mask]
+        frame[name] = self.original(name).from_values(values)
 
     def _groups(self) -> dict[str, list[str]]:
         """Dependent columns by the column that determines them."""

@@ -330,3 +330,23 @@ def test_relative_columns_must_be_missing_in_the_same_rows():
     frame.loc[::7, "deposit"] = np.nan
     with pytest.raises(SchemaError, match="not missing in the same rows"):
         TabularVAE(**SMALL).fit(frame, schema=schema.to_json())
+
+
+def test_imputed_cells_keep_the_rules_with_the_known_cells_of_their_row():
+    rng = np.random.default_rng(0)
+    frame = make_bookings(600, seed=0)
+    code = rng.integers(0, 6, 600)
+    frame["code"] = code
+    frame["label"] = np.array([f"name {i}" for i in range(6)])[code]
+    model = TabularVAE(epochs=20, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    model.fit(frame)
+    assert model.schema_["label"].determined_by == "code"
+    holes = frame.head(200).copy()
+    holes.loc[::2, "departure"] = pd.NaT
+    holes.loc[::3, "label"] = None
+    filled = model.impute(holes, seed=0)
+    assert (filled["departure"] >= filled["arrival"]).all()
+    pairs = set(zip(frame["code"], frame["label"], strict=True))
+    assert set(zip(filled["code"], filled["label"], strict=True)) <= pairs
+    known = holes["departure"].notna()
+    assert filled.loc[known, "departure"].equals(holes.loc[known, "departure"])
