@@ -32,7 +32,7 @@ from tabvae.schema import (
     order_of,
 )
 from tabvae.transformers import ColumnTransformer
-from tabvae.transformers.numerical import ContinuousTransformer, count_decimals
+from tabvae.transformers.numerical import ContinuousTransformer, QuantileMap, count_decimals
 
 _SAME = "<same as {}>"
 
@@ -112,7 +112,9 @@ class Relation:
                 column.column, dtype="object", categories=[*categories, same], relative_to=None
             )
             return cls(name, reference.column.name, encoded, "same", same, json_scalar(fallback))
-        difference = _difference(column, reference, df)
+        difference = _difference(
+            _numbers(column, own), _numbers(reference, other), column.column, reference.column
+        )
         present = difference[~np.isnan(difference)]
         form = {1: "above", -1: "below"}.get(
             order_of(np.zeros_like(present), present), "difference"
@@ -135,13 +137,13 @@ class Relation:
         self, column: ColumnTransformer, reference: ColumnTransformer, df: pd.DataFrame
     ) -> np.ndarray:
         """Encoded numbers of a number or date column of ``df``."""
-        difference = _difference(column, reference, df)
+        numbers = _numbers(column, df[self.name])
+        reference_numbers = _numbers(reference, df[self.reference])
+        difference = _difference(numbers, reference_numbers, column.column, reference.column)
         if self.form == "difference":
             return difference
         assert isinstance(column, ContinuousTransformer)
-        scale = _FarSide(column.quantiles.knots, self.form)
-        numbers = _numbers(column, df[self.name])
-        reference_numbers = _numbers(reference, df[self.reference])
+        scale = _FarSide(column.quantiles, self.form)
         room = scale.beyond(reference_numbers)
         position = 0.5 * (scale.beyond(numbers) + scale.beyond_or_at(numbers))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -178,9 +180,7 @@ class Relation:
             same = values == self.same
             known = set(column.column.categories or [])
             taken = reference_values.to_numpy(dtype=object)
-            values[same] = [
-                v if (v in known or _none(v) is None) else self.fallback for v in taken[same]
-            ]
+            values[same] = [v if (v in known or pd.isna(v)) else self.fallback for v in taken[same]]
             return column.from_values(np.where(pd.isna(values), None, values))
         reference_numbers = _numbers(reference, reference_values)
         values = encoded.to_numpy(dtype=np.float64)
@@ -188,15 +188,12 @@ class Relation:
         if self.form == "difference":
             numbers = reference_numbers + values
         else:
-            scale = _FarSide(column.quantiles.knots, self.form)
+            scale = _FarSide(column.quantiles, self.form)
             share = np.clip(np.nan_to_num(values), 0.0, 1.0)
             drawn = scale.value_at(share * scale.beyond(reference_numbers))
             # Never past the reference, whatever the knots' interpolation gives.
-            drawn = (
-                np.minimum(drawn, reference_numbers)
-                if self.form == "below"
-                else (np.maximum(drawn, reference_numbers))
-            )
+            keep_side = np.minimum if self.form == "below" else np.maximum
+            drawn = keep_side(drawn, reference_numbers)
             numbers = np.where(share >= 1.0, reference_numbers, drawn)
             numbers = np.where(np.isnan(values), np.nan, numbers)
         missing = np.isnan(numbers)
@@ -231,29 +228,23 @@ class Relation:
 class _FarSide:
     """A column's distribution seen from a point towards its far end (down for "below")."""
 
-    def __init__(self, knots: np.ndarray, form: str) -> None:
-        self.knots = knots
-        self.levels = np.linspace(0.0, 1.0, len(knots))
+    def __init__(self, quantiles: QuantileMap, form: str) -> None:
+        self.quantiles = quantiles
         self.down = form == "below"
-
-    def _at_most(self, values: np.ndarray) -> np.ndarray:
-        return np.interp(values, self.knots, self.levels)
-
-    def _below(self, values: np.ndarray) -> np.ndarray:
-        return 1.0 - np.interp(-values, -self.knots[::-1], 1.0 - self.levels[::-1])
 
     def beyond(self, values: np.ndarray) -> np.ndarray:
         """Share of the column strictly past each value."""
-        return self._below(values) if self.down else 1.0 - self._at_most(values)
+        q = self.quantiles
+        return q.below(values) if self.down else 1.0 - q.at_most(values)
 
     def beyond_or_at(self, values: np.ndarray) -> np.ndarray:
         """Share of the column past or at each value."""
-        return self._at_most(values) if self.down else 1.0 - self._below(values)
+        q = self.quantiles
+        return q.at_most(values) if self.down else 1.0 - q.below(values)
 
     def value_at(self, shares: np.ndarray) -> np.ndarray:
         """The value with ``shares`` of the column past it."""
-        probabilities = shares if self.down else 1.0 - shares
-        return np.interp(probabilities, self.levels, self.knots)
+        return self.quantiles.value_at(shares if self.down else 1.0 - shares)
 
 
 def relation_order(schema: Schema) -> list[str]:
@@ -304,17 +295,15 @@ def _numbers(transformer: ColumnTransformer, values: pd.Series) -> np.ndarray:
 
 
 def _difference(
-    column: ColumnTransformer, reference: ColumnTransformer, df: pd.DataFrame
+    numbers: np.ndarray, reference_numbers: np.ndarray, column: Column, reference: Column
 ) -> np.ndarray:
     """The column minus its reference, rounded to the decimals both are written with."""
-    difference = _numbers(column, df[column.column.name]) - _numbers(
-        reference, df[reference.column.name]
-    )
-    decimals = [c.decimals for c in (column.column, reference.column)]
-    if column.column.kind == "numerical" and None not in decimals:
+    difference = numbers - reference_numbers
+    decimals = [column.decimals, reference.decimals]
+    if column.kind == "numerical" and None not in decimals:
         # 0.3 - 0.1 is not 0.2 in floats; a point mass at a difference must stay one value.
         difference = np.round(difference, max(d for d in decimals if d is not None))
-    elif column.column.kind == "datetime":
+    elif column.kind == "datetime":
         places = count_decimals(difference)
         difference = np.round(difference, 6 if places is None else places)
     return difference
@@ -328,7 +317,3 @@ def _equal(values: pd.Series, other: pd.Series) -> np.ndarray:
     result = np.zeros(len(a), dtype=bool)
     result[present] = [x == y for x, y in zip(a[present], b[present], strict=True)]
     return result
-
-
-def _none(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value

@@ -436,7 +436,7 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
             if share is not None:
                 scores.append((share, -distance, reference))
         for _, _, reference in sorted(scores, key=lambda s: s[:2], reverse=True):
-            if column.kind == "categorical" or _ordered_in_every_row(
+            if column.kind == "categorical" or _ordered(
                 df[reference.name], df[column.name], reference, column
             ):
                 found[column.name] = reference.name
@@ -476,7 +476,7 @@ def order_of(a: np.ndarray, b: np.ndarray) -> int:
     return 0
 
 
-def _ordered_in_every_row(a: pd.Series, b: pd.Series, ca: Column, cb: Column) -> bool:
+def _ordered(a: pd.Series, b: pd.Series, ca: Column, cb: Column) -> bool:
     return order_of(_relation_values(a, ca), _relation_values(b, cb)) != 0
 
 

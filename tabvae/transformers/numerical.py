@@ -62,17 +62,27 @@ class QuantileMap:
         """Cumulative probabilities of the knots."""
         return np.linspace(0.0, 1.0, len(self.knots))
 
+    def below(self, values: np.ndarray) -> np.ndarray:
+        """Share of the sample below each value (strictly)."""
+        return 1.0 - np.interp(-values, -self.knots[::-1], 1.0 - self.levels[::-1])
+
+    def at_most(self, values: np.ndarray) -> np.ndarray:
+        """Share of the sample at or below each value."""
+        return np.interp(values, self.knots, self.levels)
+
+    def value_at(self, probabilities: np.ndarray) -> np.ndarray:
+        """The value with ``probabilities`` of the sample below it (the quantile function)."""
+        return np.interp(probabilities, self.levels, self.knots)
+
     def forward(self, values: np.ndarray) -> np.ndarray:
         """Normal scores of ``values`` (ties share the middle of their probability range)."""
-        knots, levels = self.knots, self.levels
-        up = np.interp(values, knots, levels)
-        down = 1.0 - np.interp(-values, -knots[::-1], 1.0 - levels[::-1])
-        return ndtri(_EDGE + 0.5 * (up + down) * (1.0 - 2.0 * _EDGE))
+        middle = 0.5 * (self.at_most(values) + self.below(values))
+        return ndtri(_EDGE + middle * (1.0 - 2.0 * _EDGE))
 
     def inverse(self, scores: np.ndarray) -> np.ndarray:
         """Values of normal ``scores``, inside the fitted range."""
         probabilities = np.clip((ndtr(scores) - _EDGE) / (1.0 - 2.0 * _EDGE), 0.0, 1.0)
-        return np.interp(probabilities, self.levels, self.knots)
+        return self.value_at(probabilities)
 
 
 class ContinuousTransformer(ColumnTransformer):
