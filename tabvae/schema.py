@@ -88,8 +88,9 @@ class Column:
         and its holiday flag). Synthetic rows then always carry a combination seen in training.
     relative_to : str, optional
         Another column of the same kind that this one is learned relative to: numbers and
-        dates as their difference from it, categories as "the same as it" or a value of their
-        own. A rule the rows keep (a remodel year never before the build year, a second
+        dates that stay on one side of it as where they lie past it in their own distribution
+        (others as their difference from it), categories as "the same as it" or a value of
+        their own. A rule the rows keep (a remodel year never before the build year, a second
         exterior mostly equal to the first) is then kept by the synthetic rows too.
     exclude : bool
         Leave the column out of the model and of the synthetic table.
@@ -411,9 +412,9 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     part in a ``determined_by`` rule. Of several candidates B takes the one it equals most
     often, then the nearest; chains (A before B before C) are allowed.
 
-    Measured on the benchmark tables: an order learned as a share of the room up to the
-    column's bound helped; numbers that were merely often equal, or ordered in all but a few
-    rows, learned as a difference, did worse than learned on their own.
+    Measured on the benchmark tables: an order learned as a share of the column's own
+    distribution past its reference helped; numbers that were merely often equal, or ordered
+    in all but a few rows, learned as a difference, did worse than learned on their own.
     """
     bound = in_dependencies(columns)
     usable = [
@@ -486,12 +487,15 @@ def _relation_share(a: np.ndarray, b: np.ndarray, kind: str) -> float | None:
         return None
     if kind == "categorical":
         return _often_equal(a, b)
-    ordered_a = np.sort(a)
-    # Share of random pairs with b >= a, and with b <= a, from a's distribution function.
-    chance_above = float(np.searchsorted(ordered_a, b, side="right").mean() / len(a))
-    chance_below = float((len(a) - np.searchsorted(ordered_a, b, side="left")).mean() / len(a))
     order = order_of(a, b)
-    chance = {1: chance_above, -1: chance_below}.get(order, 1.0)
+    if order == 0:
+        return None
+    # Share of random pairs on the same side, from a's distribution function.
+    ordered_a = np.sort(a)
+    if order == 1:
+        chance = np.searchsorted(ordered_a, b, side="right").mean() / len(a)
+    else:
+        chance = (len(a) - np.searchsorted(ordered_a, b, side="left")).mean() / len(a)
     return float((a == b).mean()) if chance <= RELATION_CHANCE_SHARE else None
 
 
