@@ -87,8 +87,9 @@ class TableTransformer:
     """Applies one fitted column transformer per modeled column of a schema.
 
     A column learned relative to another (``relative_to``) is learned in its encoded form: its
-    entry in ``transformers_`` transforms the difference (or "the same or a value"), and
-    ``originals_`` keeps the transformer of the column itself, which restores it.
+    entry in ``transformers_`` transforms the share, the difference or "the same or a value"
+    (see :mod:`tabvae.relations`), and ``originals_`` keeps the transformer of the column
+    itself, which restores it.
 
     Parameters
     ----------
