@@ -108,8 +108,14 @@ class Relation:
             values = own.astype(object)
             different = values[~_equal(values, other)].dropna()
             fallback = different.mode().iloc[0] if len(different) else values.dropna().iloc[0]
+            # Gaps come from the reference (see encode): the encoded column has none.
             encoded = dataclasses.replace(
-                column.column, dtype="object", categories=[*categories, same], relative_to=None
+                column.column,
+                dtype="object",
+                categories=[*categories, same],
+                relative_to=None,
+                nullable=False,
+                missing_rate=0.0,
             )
             return cls(name, reference.column.name, encoded, "same", same, json_scalar(fallback))
         difference = _difference(
@@ -140,8 +146,11 @@ class Relation:
         numbers = _numbers(column, df[self.name])
         reference_numbers = _numbers(reference, df[self.reference])
         difference = _difference(numbers, reference_numbers, column.column, reference.column)
+        # Missing with its reference counts as equal to it: the column's gaps then come from
+        # the reference's alone, in the same rows, as in training.
+        both_missing = np.isnan(numbers) & np.isnan(reference_numbers)
         if self.form == "difference":
-            return difference
+            return np.where(both_missing, 0.0, difference)
         assert isinstance(column, ContinuousTransformer)
         scale = _FarSide(column.quantiles, self.form)
         room = scale.beyond(reference_numbers)
@@ -152,14 +161,18 @@ class Relation:
         at_reference = (difference == 0) | (
             np.sign(difference) == (-1 if self.form == "above" else 1)
         )
-        share = np.where(at_reference, 1.0, share)
-        return np.where(np.isnan(difference), np.nan, share)
+        share = np.where(at_reference | both_missing, 1.0, share)
+        return np.where(np.isnan(difference) & ~both_missing, np.nan, share)
 
     def encode(self, df: pd.DataFrame, column: ColumnTransformer, reference: Any) -> pd.Series:
         """The encoded values of the column in ``df`` (``reference``: its own transformer)."""
         if self.form == "same":
             values = df[self.name].astype(object)
-            encoded = values.where(~_equal(values, df[self.reference]), self.same)
+            same = (
+                _equal(values, df[self.reference])
+                | (values.isna() & df[self.reference].isna()).to_numpy()
+            )
+            encoded = values.where(~same, self.same)
             return pd.Series(encoded.to_numpy(dtype=object), name=self.name)
         values = self._values(column, reference, df)
         # Rows outside the stored range (clipped extremes, new rows) take its nearest end.
@@ -181,6 +194,8 @@ class Relation:
             known = set(column.column.categories or [])
             taken = reference_values.to_numpy(dtype=object)
             values[same] = [v if (v in known or pd.isna(v)) else self.fallback for v in taken[same]]
+            # The two are missing in the same rows (a condition of the relation).
+            values[pd.isna(taken)] = None
             return column.from_values(np.where(pd.isna(values), None, values))
         reference_numbers = _numbers(reference, reference_values)
         values = encoded.to_numpy(dtype=np.float64)

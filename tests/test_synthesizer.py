@@ -350,3 +350,28 @@ def test_imputed_cells_keep_the_rules_with_the_known_cells_of_their_row():
     assert set(zip(filled["code"], filled["label"], strict=True)) <= pairs
     known = holes["departure"].notna()
     assert filled.loc[known, "departure"].equals(holes.loc[known, "departure"])
+
+
+def test_relative_columns_keep_their_shared_gaps():
+    frame = make_bookings(600, seed=2)
+    unknown = np.random.default_rng(0).random(600) < 0.15
+    frame.loc[unknown, ["arrival", "departure"]] = pd.NaT
+    frame.loc[unknown, ["room_booked", "room_given"]] = None
+    frame.loc[unknown, ["price", "deposit"]] = np.nan
+    model = TabularVAE(epochs=20, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    synthetic = model.fit(frame).sample(2000, seed=0)
+    assert {c.name: c.relative_to for c in model.schema_.columns if c.relative_to} == {
+        "departure": "arrival",
+        "deposit": "price",
+        "room_given": "room_booked",
+    }
+    for reference, name in [
+        ("arrival", "departure"),
+        ("price", "deposit"),
+        ("room_booked", "room_given"),
+    ]:
+        # Gaps in the same rows, as in training; a gap of its own would break the pair.
+        assert (synthetic[name].isna() == synthetic[reference].isna()).all(), name
+        assert 0 < synthetic[name].isna().mean() < 0.5, name
+    known = synthetic["arrival"].notna()
+    assert (synthetic.loc[known, "departure"] >= synthetic.loc[known, "arrival"]).all()
