@@ -1048,6 +1048,30 @@ def _fmt_num(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _rules_row(
+    section: dict[str, Any],
+    title: str,
+    noun: str,
+    name: Callable[[dict[str, Any]], str],
+    explanation: str,
+) -> list[str]:
+    """The table row of a rule-keeping measure, with its least kept rules; none without rules."""
+    if not section.get("rules"):
+        return []
+    worst = [r for r in section.get("lowest", []) if (r.get("share") or 0) < 1][:3]
+    shown = "; ".join(f"{name(r)}: {_fmt(r['share'], '.1%')}" for r in worst)
+    return [
+        _measure_row(
+            title,
+            _fmt(section.get("score")),
+            None,
+            f"{section['rules']} {noun} found in the real data. For information."
+            + (f" Least kept: {shown}." if shown else ""),
+            explanation,
+        )
+    ]
+
+
 def _measure_row(name: str, value: str, level: str | None, rule: str, explain: str) -> str:
     return (
         f'<tr><td>{_e(name)}</td><td class="num">{_e(value)}</td><td>{_badge(level)}</td>'
@@ -1091,38 +1115,26 @@ def _render_fidelity(fid: Mapping[str, Any]) -> list[str]:
             "1.0 = it always can. For information.",
         )
     )
-    logic = fid.get("logical_consistency") or {}
-    if logic.get("rules"):
-        worst = [r for r in logic.get("lowest", []) if (r.get("share") or 0) < 1][:3]
-        shown = "; ".join(
-            f"{r['determinant']} → {r['dependent']}: {_fmt(r['share'], '.1%')}" for r in worst
+    out.extend(
+        _rules_row(
+            fid.get("logical_consistency") or {},
+            "Logical consistency",
+            "rule(s)",
+            lambda r: f"{r['determinant']} → {r['dependent']}",
+            "Share of synthetic rows that keep the fixed relations of the real data "
+            "(where one column's value always decides another's, e.g. city → country).",
         )
-        out.append(
-            _measure_row(
-                "Logical consistency",
-                _fmt(logic.get("score")),
-                None,
-                f"{logic['rules']} rule(s) found in the real data. For information."
-                + (f" Least kept: {shown}." if shown else ""),
-                "Share of synthetic rows that keep the fixed relations of the real data "
-                "(where one column's value always decides another's, e.g. city → country).",
-            )
+    )
+    out.extend(
+        _rules_row(
+            fid.get("order_consistency") or {},
+            "Order consistency",
+            "order(s)",
+            lambda r: f"{r['lower']} ≤ {r['upper']}",
+            "Share of synthetic rows that keep the orders between numbers or dates of the "
+            "real data (where one column is never below another, e.g. end ≥ start).",
         )
-    order = fid.get("order_consistency") or {}
-    if order.get("rules"):
-        worst = [r for r in order.get("lowest", []) if (r.get("share") or 0) < 1][:3]
-        shown = "; ".join(f"{r['lower']} ≤ {r['upper']}: {_fmt(r['share'], '.1%')}" for r in worst)
-        out.append(
-            _measure_row(
-                "Order consistency",
-                _fmt(order.get("score")),
-                None,
-                f"{order['rules']} order(s) found in the real data. For information."
-                + (f" Least kept: {shown}." if shown else ""),
-                "Share of synthetic rows that keep the orders between numbers or dates of the "
-                "real data (where one column is never below another, e.g. end ≥ start).",
-            )
-        )
+    )
     out.append("</table>")
 
     out.append("<h3>Columns</h3>")
