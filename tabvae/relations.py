@@ -1,11 +1,14 @@
-"""Columns learned relative to another column: a share of what lies past it, or "the same".
+"""Columns learned relative to another column: a share of what lies past it, "the same", or
+a place among the rows of the same category.
 
-A remodel year is never before the build year, an end date never before its start, and a
-second exterior is mostly the first one again. Learned on its own, each column gets its
-marginal right and breaks the rule in a share of the synthetic rows. Learned as where it lies
-in what the other column leaves room for (numbers, dates), the order holds in every row; learned
-as "the same as the other, or this value" (categories), equality becomes one level the model
-can draw.
+A remodel year is never before the build year, an end date never before its start, a second
+exterior is mostly the first one again, and a house's latitude is set by its neighborhood.
+Learned on its own, each column gets its marginal right and breaks the rule in a share of the
+synthetic rows. Learned as where it lies in what the other column leaves room for (numbers,
+dates), the order holds in every row; learned as "the same as the other, or this value"
+(categories), equality becomes one level the model can draw; learned as where it lies among
+the rows of its category (a number relative to a category), each drawn value stays in its
+category's own distribution.
 
 The schema names the relation (``relative_to``); :class:`Relation` turns the column into its
 encoded form and back. The encoded form is an ordinary column (numerical for shares and
@@ -24,7 +27,9 @@ from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.protections import extreme_bounds
 from tabvae.schema import (
+    GROUP_KINDS,
     RELATIVE_KINDS,
+    WITHIN_MIN_LEVEL_ROWS,
     Column,
     Schema,
     describe_column,
@@ -54,14 +59,21 @@ class Relation:
         The column and the column it is learned relative to.
     encoded : Column
         The column of encoded values the model learns (same name, numerical or categorical).
-    form : {"difference", "above", "below", "same"}
+    form : {"difference", "above", "below", "same", "within"}
         How the column is encoded: its difference from the reference; its share of what lies
-        above (or below) the reference; or "the same or a value".
+        above (or below) the reference; "the same or a value"; or its place within the
+        reference's category.
     same : str, optional
         The category that stands for "the same as the reference" (form "same").
     fallback : scalar, optional
         The value written when "the same" is drawn for a reference value the column never
         takes (form "same"): the column's most frequent value of its own.
+    levels : list, optional
+        The reference's categories with a scale of their own (form "within"; ``None`` stands
+        for missing).
+    knots : list of lists of float, optional
+        Quantile-map knots of each of ``levels``, then of the other rows together (form
+        "within").
     """
 
     def __init__(
@@ -72,6 +84,8 @@ class Relation:
         form: str = "difference",
         same: str | None = None,
         fallback: Any = None,
+        levels: list[Any] | None = None,
+        knots: list[list[float]] | None = None,
     ) -> None:
         self.name = name
         self.reference = reference
@@ -79,6 +93,8 @@ class Relation:
         self.form = form
         self.same = same
         self.fallback = fallback
+        self.levels = levels
+        self.knots = knots
 
     @classmethod
     def fit(
@@ -90,11 +106,14 @@ class Relation:
     ) -> Relation:
         """Describe the encoded column from the training rows.
 
-        A numerical difference's range is narrowed like any number's by the extreme-value
-        protection (``extreme_value_k``): one row's outlying gap is not stored.
+        A numerical difference's range, and each category's scale of a number relative to a
+        category, are narrowed like any number's range by the extreme-value protection
+        (``extreme_value_k``): one row's outlying value is not stored.
         """
         name, kind = column.column.name, column.column.kind
         own, other = df[name], df[reference.column.name]
+        if reference.column.kind in GROUP_KINDS and kind != "categorical":
+            return cls._fit_within(column, reference, df, extreme_value_k)
         if (own.isna() != other.isna()).any():
             raise SchemaError(
                 f"column {name!r} is relative_to {reference.column.name!r}, but the two are "
@@ -139,11 +158,71 @@ class Relation:
                 )
         return relation
 
+    @classmethod
+    def _fit_within(
+        cls,
+        column: ColumnTransformer,
+        reference: ColumnTransformer,
+        df: pd.DataFrame,
+        extreme_value_k: int,
+    ) -> Relation:
+        """A scale per category with enough rows, and one for the rest together."""
+        assert isinstance(column, ContinuousTransformer)
+        numbers = _numbers(column, df[column.column.name])
+        codes, uniques = pd.factorize(df[reference.column.name], use_na_sentinel=False)
+        present = ~np.isnan(numbers)
+        least = max(WITHIN_MIN_LEVEL_ROWS, 4 * extreme_value_k)
+        counts = np.bincount(codes[present], minlength=len(uniques))
+        own_scale = np.flatnonzero(counts >= least)
+        levels = [_level_key(uniques[code]) for code in own_scale]
+        knots = [
+            _protected_knots(numbers[present & (codes == c)], extreme_value_k, column)
+            for c in own_scale
+        ]
+        rest = numbers[present & ~np.isin(codes, own_scale)]
+        knots.append(
+            _protected_knots(rest, extreme_value_k, column)
+            if rest.size >= least
+            else [float(k) for k in column.quantiles.knots]
+        )
+        relation = cls(
+            column.column.name,
+            reference.column.name,
+            column.column,
+            "within",
+            levels=levels,
+            knots=knots,
+        )
+        values = relation._values(column, reference, df)
+        fields = describe_column(pd.Series(values, name=column.column.name), "numerical")
+        fields |= {"dtype": "float64", "loss_weight": column.column.loss_weight}
+        relation.encoded = Column.from_dict(fields)
+        return relation
+
+    def _scales(self, reference_values: pd.Series) -> tuple[list[QuantileMap], np.ndarray]:
+        """The category scales, and the index of each row's scale (form "within")."""
+        assert self.levels is not None and self.knots is not None
+        scales = [QuantileMap(np.asarray(k, dtype=np.float64)) for k in self.knots]
+        position = {level: i for i, level in enumerate(self.levels)}
+        codes, uniques = pd.factorize(reference_values, use_na_sentinel=False)
+        # Unseen and small categories take the shared scale, the last one.
+        index = np.array(
+            [position.get(_level_key(u), len(self.levels)) for u in uniques], dtype=np.int64
+        )
+        return scales, index[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+
     def _values(
         self, column: ColumnTransformer, reference: ColumnTransformer, df: pd.DataFrame
     ) -> np.ndarray:
         """Encoded numbers of a number or date column of ``df``."""
         numbers = _numbers(column, df[self.name])
+        if self.form == "within":
+            scales, rows = self._scales(df[self.reference])
+            place = np.full(len(numbers), np.nan)
+            for i, scale in enumerate(scales):
+                on = rows == i
+                place[on] = 0.5 * (scale.below(numbers[on]) + scale.at_most(numbers[on]))
+            return np.where(np.isnan(numbers), np.nan, place)
         reference_numbers = _numbers(reference, df[self.reference])
         difference = _difference(numbers, reference_numbers, column.column, reference.column)
         # Missing with its reference counts as equal to it: the column's gaps then come from
@@ -197,9 +276,18 @@ class Relation:
             # The two are missing in the same rows (a condition of the relation).
             values[pd.isna(taken)] = None
             return column.from_values(np.where(pd.isna(values), None, values))
-        reference_numbers = _numbers(reference, reference_values)
         values = encoded.to_numpy(dtype=np.float64)
         assert isinstance(column, ContinuousTransformer)
+        if self.form == "within":
+            scales, rows = self._scales(reference_values.reset_index(drop=True))
+            numbers = np.full(len(values), np.nan)
+            place = np.clip(np.nan_to_num(values), 0.0, 1.0)
+            for i, scale in enumerate(scales):
+                on = rows == i
+                numbers[on] = scale.value_at(place[on])
+            numbers = np.where(np.isnan(values), np.nan, numbers)
+            return column.from_numbers(np.nan_to_num(numbers), np.isnan(numbers))
+        reference_numbers = _numbers(reference, reference_values)
         if self.form == "difference":
             numbers = reference_numbers + values
         else:
@@ -222,6 +310,8 @@ class Relation:
             "form": self.form,
             "same": self.same,
             "fallback": self.fallback,
+            "levels": self.levels,
+            "knots": self.knots,
         }
 
     @classmethod
@@ -235,6 +325,8 @@ class Relation:
                 data["form"],
                 data.get("same"),
                 data.get("fallback"),
+                data.get("levels"),
+                data.get("knots"),
             )
         except (KeyError, TypeError) as exc:
             raise ModelFileError(f"the relation of column {name!r} is not valid: {exc}") from exc
@@ -280,11 +372,14 @@ def relation_order(schema: Schema) -> list[str]:
                 f"column {column.name!r} is relative_to {reference!r}, which is not another "
                 "modeled column of the table"
             )
-        if column.kind != modeled[reference].kind or column.kind not in RELATIVE_KINDS:
+        reference_kind = modeled[reference].kind
+        same_kind = column.kind == reference_kind and column.kind in RELATIVE_KINDS
+        within = column.kind in ("numerical", "datetime") and reference_kind in GROUP_KINDS
+        if not (same_kind or within):
             raise SchemaError(
                 f"column {column.name!r} ({column.kind}) cannot be relative_to "
-                f"{reference!r} ({modeled[reference].kind}): both must be numerical, both "
-                "datetime or both categorical"
+                f"{reference!r} ({reference_kind}): both must be numerical, both datetime or "
+                "both categorical, or a number or date relative to a categorical or boolean"
             )
         if {column.name, reference} & bound:
             raise SchemaError(
@@ -322,6 +417,25 @@ def _difference(
         places = count_decimals(difference)
         difference = np.round(difference, 6 if places is None else places)
     return difference
+
+
+def _level_key(value: Any) -> Any:
+    """A category as stored in JSON (``None`` for missing)."""
+    return None if pd.isna(value) else json_scalar(value)
+
+
+def _protected_knots(
+    values: np.ndarray, extreme_value_k: int, column: ContinuousTransformer
+) -> list[float]:
+    """Quantile-map knots of ``values``, inside their extreme-value bounds (numbers only,
+    like the protection of whole columns)."""
+    knots = QuantileMap().fit(values).knots
+    if column.column.kind != "numerical":
+        return [float(k) for k in knots]
+    bounds = extreme_bounds(values, extreme_value_k, column.column)
+    if bounds is not None:
+        knots = np.clip(knots, bounds[0], bounds[1])
+    return [float(k) for k in knots]
 
 
 def _equal(values: pd.Series, other: pd.Series) -> np.ndarray:

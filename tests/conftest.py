@@ -87,6 +87,27 @@ def make_bookings(n_rows: int, seed: int) -> pd.DataFrame:
     )
 
 
+def make_houses(n_rows: int, seed: int) -> pd.DataFrame:
+    """Houses whose numbers a category sets: a latitude by neighborhood (a narrow band each),
+    and a garage area that is 0 exactly when there is no garage; a price set by neither."""
+    rng = np.random.default_rng(seed)
+    centers = {"north": 42.10, "centre": 42.03, "south": 41.98, "east": 42.06, "west": 42.00}
+    neighborhood = rng.choice(list(centers), n_rows, p=[0.3, 0.25, 0.2, 0.15, 0.1])
+    cars = rng.choice([0, 1, 2, 3], n_rows, p=[0.15, 0.3, 0.4, 0.15])
+    area = np.where(cars == 0, 0, cars * 220 + rng.normal(0, 120, n_rows).round())
+    return pd.DataFrame(
+        {
+            "neighborhood": neighborhood,
+            "latitude": (
+                np.array([centers[n] for n in neighborhood]) + rng.normal(0, 0.006, n_rows)
+            ).round(5),
+            "garage_cars": cars.astype(str),
+            "garage_area": np.maximum(area, 0).astype(int),
+            "price": rng.lognormal(12, 0.3, n_rows).round(-2),
+        }
+    )
+
+
 @pytest.fixture(scope="session")
 def mixed_frame() -> pd.DataFrame:
     return make_mixed_frame()

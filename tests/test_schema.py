@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bookings
+from conftest import make_bookings, make_houses
 
 from tabvae import DataError, Schema, SchemaError, infer_schema
 from tabvae.schema import schema_kinds_enum
@@ -182,6 +182,26 @@ def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_anoth
     # Two areas that are both 0 where there is no porch are not a rule between them; a year
     # is above a price, but only because their ranges do not meet.
     assert related == {"departure": "arrival", "deposit": "price", "room_given": "room_booked"}
+
+
+def test_numbers_a_category_sets_are_learned_within_it():
+    # With 800 rows "no garage" is the last category seen, which the screen once skipped.
+    frame = make_houses(800, seed=0)
+    rng = np.random.default_rng(2)
+    # Many small groups explain much of a number by chance alone; they do not count.
+    frame["street"] = rng.integers(0, 200, 800).astype(str)
+    frame["lot_area"] = frame["street"].astype(int) * 10 + rng.integers(0, 5, 800)
+    top = rng.random(800) < 0.15
+    frame["rating"] = np.where(top, "top", "good")
+    frame["raise_pct"] = np.where(top, rng.uniform(20, 25, 800), rng.uniform(11, 19, 800)).round(1)
+    related = {c.name: c.relative_to for c in infer_schema(frame).columns if c.relative_to}
+    # A narrow band per neighborhood; a garage area that is 0 exactly with no garage; a raise
+    # range of its own for each rating.
+    assert related == {
+        "latitude": "neighborhood",
+        "garage_area": "garage_cars",
+        "raise_pct": "rating",
+    }
 
 
 def test_a_data_entry_slip_does_not_hide_an_order():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bookings, make_daily_prices
+from conftest import make_bookings, make_daily_prices, make_houses
 
 from tabvae import (
     DataError,
@@ -196,13 +196,22 @@ def test_zero_inflated_amounts_keep_their_zeros_with_their_category():
     has_item = rng.random(600) < 0.4
     amount = np.where(has_item, rng.lognormal(5, 1, 600).round(2), 0.0)
     frame = pd.DataFrame({"item": np.where(has_item, "yes", "no"), "amount": amount})
-    model = TabularVAE(epochs=80, batch_size=100, hidden=(32, 32), latent_dim=4, random_state=0)
-    synthetic = model.fit(frame).sample(1000, seed=0)
+    settings = {"epochs": 80, "batch_size": 100, "hidden": (32, 32), "latent_dim": 4}
+    # By default the amount is learned within its category, which keeps the rule in every row.
+    model = TabularVAE(**settings, random_state=0).fit(frame)
+    assert model.schema_["amount"].relative_to == "item"
+    synthetic = model.sample(1000, seed=0)
+    zero = synthetic["amount"] == 0.0
+    assert abs(zero.mean() - 0.6) < 0.08
+    assert (zero == (synthetic["item"] == "no")).all()
+    # Learned on its own, the zero is a point mass the model draws together with "no".
+    schema = model.schema_.replace("amount", relative_to=None)
+    model = TabularVAE(**settings, random_state=0).fit(frame, schema=schema)
+    synthetic = model.sample(1000, seed=0)
     assert model.transformer_.transformers_[1].point_masses == [0.0]
     zero = synthetic["amount"] == 0.0
     assert abs(zero.mean() - 0.6) < 0.08
-    agree = (zero == (synthetic["item"] == "no")).mean()
-    assert agree > 0.95
+    assert (zero == (synthetic["item"] == "no")).mean() > 0.95
 
 
 def test_epochs_count_passes_over_the_rows(mixed_frame, tmp_path):
@@ -301,6 +310,31 @@ def test_relative_columns_keep_their_order_and_equality(tmp_path):
         assert synthetic[name].max() <= frame[name].max()
 
 
+def test_numbers_within_a_category_stay_in_that_categorys_range(tmp_path):
+    frame = make_houses(800, seed=0)
+    frame.loc[:9, "neighborhood"] = "hamlet"  # too few rows for a scale of its own
+    model = TabularVAE(epochs=30, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    model.fit(frame)
+    assert model.schema_["latitude"].relative_to == "neighborhood"
+    assert "hamlet" not in model.transformer_.relations_["latitude"].levels
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    synthetic = model.sample(3000, seed=0)
+    pd.testing.assert_frame_equal(synthetic, loaded.sample(3000, seed=0))
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    real = frame.groupby("neighborhood")["latitude"]
+    drawn = synthetic.groupby("neighborhood")["latitude"]
+    big = [n for n in real.groups if n != "hamlet"]
+    # Each row's latitude lies in its own neighborhood's band (learned on their own, the
+    # latitude and the neighborhood of a row are drawn apart), and the band is filled.
+    assert (drawn.min()[big] >= real.min()[big]).all()
+    assert (drawn.max()[big] <= real.max()[big]).all()
+    assert ((drawn.median()[big] - real.median()[big]).abs() < 0.004).all()
+    # No garage, and only then, an area of exactly 0.
+    no_garage = synthetic["garage_cars"] == "0"
+    assert no_garage.any() and (synthetic.loc[no_garage, "garage_area"] == 0).all()
+    assert (synthetic.loc[~no_garage, "garage_area"] > 0).mean() > 0.97
+
+
 def _bookings_schema(**changes):
     frame = make_bookings(200, seed=0)
     schema = infer_schema(frame)
@@ -315,6 +349,7 @@ def _bookings_schema(**changes):
         ({"price": {"relative_to": "nowhere"}}, "not another modeled column"),
         ({"price": {"relative_to": "price"}}, "not another modeled column"),
         ({"guests": {"relative_to": "arrival"}}, "both must be numerical"),
+        ({"room_booked": {"relative_to": "price"}}, "a number or date relative to a categorical"),
         ({"price": {"relative_to": "deposit"}}, "cycle"),
         ({"guests": {"kind": "categorical", "determined_by": "room_booked"}}, "determined_by"),
     ],
