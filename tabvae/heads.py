@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from tabvae.errors import SchemaError
+
+if TYPE_CHECKING:
+    from tabvae.combinations import SeenCombinations
 
 # Bounds of the predicted log standard deviation of a Gaussian head: tight enough to keep the
 # likelihood finite, wide enough for a number that is almost determined by the others.
@@ -334,12 +337,19 @@ def decode_heads(
     heads: list[HeadSpec],
     params: dict[str, np.ndarray],
     rng: np.random.Generator | None,
+    combinations: SeenCombinations | None = None,
 ) -> dict[str, np.ndarray]:
-    """Turn predicted parameters into values: random draws, or the mode when ``rng`` is None."""
-    values = {}
+    """Turn predicted parameters into values: random draws, or the mode when ``rng`` is None.
+
+    Heads are decoded in order; with ``combinations``, a categorical head only takes levels
+    the training rows show with the levels already decoded for earlier heads.
+    """
+    values: dict[str, np.ndarray] = {}
     for head in heads:
         loss = head_loss(head.loss)
         block = np.asarray(params[head.name])
+        if combinations is not None:
+            block = combinations.restrict(head.name, block, values)
         values[head.name] = loss.mode(block) if rng is None else loss.draw(block, rng)
     return values
 

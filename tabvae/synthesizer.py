@@ -23,6 +23,7 @@ from tabvae import (
     __version__,
     _backend,  # noqa: F401  (selects the TensorFlow backend)
 )
+from tabvae.combinations import SeenCombinations
 from tabvae.conditions import ConditionTable, check_condition_columns, conditions_frame
 from tabvae.errors import DataError, ModelFileError, NotFittedError, SchemaError
 from tabvae.heads import HeadSpec, decode_heads
@@ -108,8 +109,9 @@ class TabularVAE(BaseEstimator):
         early stopping is off (every row trains for ``epochs`` epochs, ``validation_split``
         and ``patience`` are ignored); the latent prior is N(0, I) whatever ``prior`` says
         (a mixture fitted to encoded rows would spend privacy); ``condition_on`` is refused
-        and the schema's ``determined_by`` and ``relative_to`` rules are dropped (they
-        tabulate the rows), and
+        and the schema's ``determined_by`` and ``relative_to`` rules are dropped, and
+        categories are not kept to the combinations the rows hold (all three tabulate the
+        rows), and
         ``extreme_value_k`` and ``rare_category_k`` do nothing (they read the rows; values
         are clamped to the schema's bounds instead). Fewer epochs mean less noise per step
         for the same budget. ``dp_report_`` holds the reached epsilon.
@@ -216,8 +218,11 @@ class TabularVAE(BaseEstimator):
         self.epochs_run_ = 0
         self.prior_ = LatentPrior.standard(self.latent_dim)
         self.condition_priors_: dict[tuple[Any, ...], LatentPrior] = {}
+        self.combinations_ = SeenCombinations()
         if self.heads_:
-            blocks = self._model_inputs(self.transformer_.transform(df))
+            transformed = self.transformer_.transform(df)
+            self.combinations_ = SeenCombinations.fit(self.heads_, transformed)
+            blocks = self._model_inputs(transformed)
             self.model_ = self._build_model(seed)
             self.history_ = self._train(blocks, seed, progress)
             if self.prior == "gmm":
@@ -272,6 +277,8 @@ class TabularVAE(BaseEstimator):
         self.history_ = {}
         self.epochs_run_ = 0
         self.prior_ = LatentPrior.standard(self.latent_dim)
+        # Which combinations the rows hold is read from the rows: not in a private fit.
+        self.combinations_ = SeenCombinations()
         steps = 0
         if self.heads_:
             from tabvae.dp_training import train_private
@@ -537,7 +544,7 @@ class TabularVAE(BaseEstimator):
 
         ``known`` holds cells the rows already have (imputation); the rest is derived from them.
         """
-        values = decode_heads(self.heads_, params, rng) if params else {}
+        values = decode_heads(self.heads_, params, rng, self.combinations_) if params else {}
         rows = self.transformer_.inverse_transform(
             values | conditions,
             n_rows,
@@ -742,6 +749,7 @@ class TabularVAE(BaseEstimator):
                 "condition_heads": [h.to_dict() for h in self.condition_heads_],
                 "conditions": self.conditions_.to_dict() if self.conditions_ else None,
                 "prior": self.prior_.to_dict(),
+                "seen_combinations": self.combinations_.to_dict(),
                 "condition_priors": [
                     {"key": list(key), "prior": prior.to_dict()}
                     for key, prior in getattr(self, "condition_priors_", {}).items()
@@ -794,6 +802,9 @@ class TabularVAE(BaseEstimator):
                     by_name = {t.column.name: t for t in model.transformer_.transformers_}
                     model.conditions_ = ConditionTable.from_dict(config["conditions"], by_name)
                 model.prior_ = LatentPrior.from_dict(config["prior"])
+                model.combinations_ = SeenCombinations.from_dict(
+                    config.get("seen_combinations", {}), model.heads_
+                )
                 model.condition_priors_ = {
                     tuple(item["key"]): LatentPrior.from_dict(item["prior"])
                     for item in config.get("condition_priors", [])

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from conftest import make_houses
+
+from tabvae import TabularVAE
+from tabvae.combinations import SeenCombinations
+from tabvae.heads import HeadSpec
+
+STYLES = {
+    "one_story_new": ["one_story"],
+    "one_story_old": ["one_story", "one_and_half"],
+    "two_story": ["two_story", "one_and_half"],
+    "split": ["split_level"],
+}
+
+
+def make_buildings(n_rows: int, seed: int) -> pd.DataFrame:
+    """A building class and a house style that go together, neither a function of the other."""
+    rng = np.random.default_rng(seed)
+    building = rng.choice(list(STYLES), n_rows, p=[0.4, 0.2, 0.3, 0.1])
+    style = [rng.choice(STYLES[b]) for b in building]
+    frame = make_houses(n_rows, seed)
+    return frame.assign(building=building, style=style)
+
+
+def test_synthetic_rows_keep_to_combinations_the_training_rows_hold(tmp_path):
+    frame = make_buildings(800, seed=0)
+    model = TabularVAE(epochs=5, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    model.fit(frame)
+    assert model.schema_["style"].determined_by is None
+    assert "style" in model.combinations_.seen
+    seen = set(zip(frame["building"], frame["style"], strict=True))
+    synthetic = model.sample(3000, seed=0)
+    assert set(zip(synthetic["building"], synthetic["style"], strict=True)) <= seen
+    # Every seen combination can still come out, about as often as in training.
+    counts = synthetic.groupby(["building", "style"]).size() / len(synthetic)
+    assert set(counts.index) == seen
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    pd.testing.assert_frame_equal(loaded.sample(500, seed=1), model.sample(500, seed=1))
+
+
+def test_cells_left_empty_by_chance_are_not_rules():
+    # Two independent columns with many rare levels leave many cells empty.
+    rng = np.random.default_rng(0)
+    weights = 1.0 / np.arange(1, 31)
+    first, second = (rng.choice(30, 2000, p=weights / weights.sum()) for _ in range(2))
+    heads = [HeadSpec("a", 30, "categorical"), HeadSpec("b", 30, "categorical")]
+    blocks = {"a": np.eye(30)[first], "b": np.eye(30)[second]}
+    assert SeenCombinations.fit(heads, blocks).seen == {}
+    # A rule among the frequent levels is found: level 0 of b never comes with level 0 of a.
+    second = np.where((first == 0) & (second == 0), 1, second)
+    blocks["b"] = np.eye(30)[second]
+    ((given, allowed),) = SeenCombinations.fit(heads, blocks).seen["b"]
+    assert given == "a" and not allowed[0, 0] and allowed[1:, 0].any()
+
+
+def test_a_row_whose_earlier_levels_allow_nothing_is_left_as_drawn():
+    allowed_by_a = np.array([[True, False], [False, True]])
+    allowed_by_b = np.array([[False, True], [True, False]])
+    combos = SeenCombinations({"c": [("a", allowed_by_a), ("b", allowed_by_b)]})
+    drawn = {"a": np.eye(2)[[0, 0]], "b": np.eye(2)[[1, 0]]}
+    logits = np.zeros((2, 2), dtype=np.float32)
+    restricted = combos.restrict("c", logits, drawn)
+    assert restricted[0].tolist() == [0.0, -1e9]  # a and b both allow level 0 only
+    assert restricted[1].tolist() == [0.0, 0.0]  # a allows 0, b allows 1: nothing is left
