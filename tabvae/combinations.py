@@ -16,7 +16,7 @@ covers a number's point mass (no garage: the area is 0) and any categorical head
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,6 +45,16 @@ class SeenCombinations:
 
     def __init__(self, seen: dict[str, list[tuple[str, np.ndarray]]] | None = None) -> None:
         self.seen = seen or {}
+        #: The heads whose drawn levels restrict a later head.
+        self.givens = {name for pairs in self.seen.values() for name, _ in pairs}
+        # Sampling many rows with many pairs spends its time combining the allowed levels;
+        # as bits of one integer per row that is one operation per pair.
+        self._bits = {
+            (head, name): _level_bits(allowed)
+            for head, pairs in self.seen.items()
+            for name, allowed in pairs
+            if allowed.shape[1] <= _MAX_BITS
+        }
 
     @classmethod
     def fit(cls, heads: Sequence[HeadSpec], blocks: dict[str, np.ndarray]) -> SeenCombinations:
@@ -61,17 +71,48 @@ class SeenCombinations:
                     seen.setdefault(head.name, []).append((earlier.name, allowed))
         return cls(seen)
 
-    def restrict(self, head: str, logits: np.ndarray, drawn: dict[str, np.ndarray]) -> np.ndarray:
-        """``logits`` of ``head`` with the levels never seen with the rows' drawn levels of
-        earlier heads pushed out of reach (rows where nothing would be left stay as they are)."""
-        pairs = [(name, allowed) for name, allowed in self.seen.get(head, []) if name in drawn]
+    def keep_seen(
+        self,
+        head: str,
+        logits: np.ndarray,
+        picked: np.ndarray,
+        levels: dict[str, np.ndarray],
+        redraw: Callable[[np.ndarray], np.ndarray],
+    ) -> np.ndarray:
+        """The levels ``picked`` for ``head`` (an index per row), with each row whose level
+        was never seen with the row's levels of earlier heads (``levels``) drawn again by
+        ``redraw`` from its ``logits`` among the seen levels only.
+
+        Drawing again only where the first draw is not allowed gives exactly the draw among
+        the allowed levels, and touches few rows. Rows where nothing would be allowed keep
+        their draw.
+        """
+        pairs = [(name, allowed) for name, allowed in self.seen.get(head, []) if name in levels]
         if not pairs:
-            return logits
-        possible = np.ones(logits.shape, dtype=bool)
-        for name, allowed in pairs:
-            possible &= allowed[np.asarray(drawn[name]).argmax(axis=1)]
-        possible[~possible.any(axis=1)] = True
-        return np.where(possible, logits, np.float32(-1e9)).astype(np.float32)
+            return picked
+        width = logits.shape[1]
+        if width <= _MAX_BITS:
+            combined = np.full(len(picked), _all_bits(width), dtype=np.uint64)
+            for name, _ in pairs:
+                combined &= self._bits[(head, name)][levels[name]]
+            combined[combined == 0] = _all_bits(width)
+            again = ((combined >> picked.astype(np.uint64)) & np.uint64(1)) == 0
+            if not again.any():
+                return picked
+            shifts = np.arange(width, dtype=np.uint64)
+            possible = ((combined[again, None] >> shifts) & np.uint64(1)).astype(bool)
+        else:
+            possible = np.ones(logits.shape, dtype=bool)
+            for name, allowed in pairs:
+                possible &= allowed[levels[name]]
+            possible[~possible.any(axis=1)] = True
+            again = ~possible[np.arange(len(picked)), picked]
+            if not again.any():
+                return picked
+            possible = possible[again]
+        picked = picked.copy()
+        picked[again] = redraw(np.where(possible, logits[again], np.float32(-1e9)))
+        return picked
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: per head, each earlier head and the allowed levels per level."""
@@ -98,6 +139,19 @@ class SeenCombinations:
         except (KeyError, TypeError, IndexError) as exc:
             raise ModelFileError(f"the seen combinations are not valid: {exc}") from exc
         return cls(seen)
+
+
+_MAX_BITS = 64
+
+
+def _level_bits(allowed: np.ndarray) -> np.ndarray:
+    """Each row of ``allowed`` as the bits of one unsigned integer."""
+    weights = np.left_shift(np.uint64(1), np.arange(allowed.shape[1], dtype=np.uint64))
+    return (allowed.astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+
+
+def _all_bits(width: int) -> np.uint64:
+    return np.uint64((1 << width) - 1)
 
 
 def _structural_zeros(

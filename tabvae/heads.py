@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -181,6 +182,13 @@ class CategoricalLoss(HeadLoss):
         return cross_entropy * scale.astype(np.float32)
 
     def draw(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return _one_hot(self.draw_levels(params, rng), params.shape[1])
+
+    def mode(self, params: np.ndarray) -> np.ndarray:
+        return _one_hot(self.mode_levels(params), params.shape[1])
+
+    def draw_levels(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The index of the level drawn for each row."""
         # Sampling many rows spends most of its time here. Levels-by-rows layout turns every
         # step into a vectorised operation over rows (numpy is slow at reducing many short
         # rows), and the inverse CDF over unnormalised weights needs no softmax division.
@@ -190,10 +198,11 @@ class CategoricalLoss(HeadLoss):
         cumulative = np.cumsum(weights, axis=0, out=weights)
         threshold = rng.random(len(params), dtype=np.float32) * cumulative[-1]
         pick = (cumulative < threshold).sum(axis=0)
-        return _one_hot(np.minimum(pick, params.shape[1] - 1), params.shape[1])
+        return np.minimum(pick, params.shape[1] - 1)
 
-    def mode(self, params: np.ndarray) -> np.ndarray:
-        return _one_hot(params.argmax(axis=1), params.shape[1])
+    def mode_levels(self, params: np.ndarray) -> np.ndarray:
+        """The index of the most likely level of each row."""
+        return params.argmax(axis=1)
 
 
 class BinaryLoss(HeadLoss):
@@ -345,12 +354,16 @@ def decode_heads(
     the training rows show with the levels already decoded for earlier heads.
     """
     values: dict[str, np.ndarray] = {}
+    levels: dict[str, np.ndarray] = {}
     for head in heads:
         loss = head_loss(head.loss)
         block = np.asarray(params[head.name])
-        if combinations is not None:
-            block = combinations.restrict(head.name, block, values)
-        values[head.name] = loss.mode(block) if rng is None else loss.draw(block, rng)
+        if combinations is None or not isinstance(loss, CategoricalLoss):
+            values[head.name] = loss.mode(block) if rng is None else loss.draw(block, rng)
+            continue
+        decode = loss.mode_levels if rng is None else partial(loss.draw_levels, rng=rng)
+        levels[head.name] = combinations.keep_seen(head.name, block, decode(block), levels, decode)
+        values[head.name] = _one_hot(levels[head.name], block.shape[1])
     return values
 
 

@@ -60,8 +60,31 @@ def test_a_row_whose_earlier_levels_allow_nothing_is_left_as_drawn():
     allowed_by_a = np.array([[True, False], [False, True]])
     allowed_by_b = np.array([[False, True], [True, False]])
     combos = SeenCombinations({"c": [("a", allowed_by_a), ("b", allowed_by_b)]})
-    drawn = {"a": np.eye(2)[[0, 0]], "b": np.eye(2)[[1, 0]]}
-    logits = np.zeros((2, 2), dtype=np.float32)
-    restricted = combos.restrict("c", logits, drawn)
-    assert restricted[0].tolist() == [0.0, -1e9]  # a and b both allow level 0 only
-    assert restricted[1].tolist() == [0.0, 0.0]  # a allows 0, b allows 1: nothing is left
+    levels = {"a": np.array([0, 0]), "b": np.array([1, 0])}
+    kept = combos.keep_seen("c", np.zeros((2, 2), np.float32), np.array([1, 1]), levels, _mode)
+    assert kept[0] == 0  # a and b both allow level 0 only: drawn again
+    assert kept[1] == 1  # a allows 0, b allows 1: nothing is left
+
+
+def _mode(logits: np.ndarray) -> np.ndarray:
+    return logits.argmax(axis=1)
+
+
+def test_narrow_and_wide_heads_are_restricted_alike():
+    # Heads up to 64 levels combine the allowed levels as bits; wider ones as booleans.
+    rng = np.random.default_rng(0)
+    for width in (5, 64, 70):
+        seen = {"c": [(g, rng.random((4, width)) < 0.5) for g in ("a", "b")]}
+        levels = {"a": rng.integers(0, 4, 300), "b": rng.integers(0, 4, 300)}
+        logits = rng.normal(size=(300, width)).astype(np.float32)
+        drawn = rng.integers(0, width, 300)
+        picked = SeenCombinations(seen).keep_seen("c", logits, drawn, levels, _mode)
+        possible = seen["c"][0][1][levels["a"]] & seen["c"][1][1][levels["b"]]
+        nothing = ~possible.any(axis=1)
+        possible[nothing] = True
+        assert possible[np.arange(300), picked].all(), width
+        # Rows drawn among allowed levels keep their draw; the others take the best allowed.
+        first_ok = possible[np.arange(300), drawn]
+        assert np.array_equal(picked[first_ok], drawn[first_ok])
+        best = np.where(possible, logits, -np.inf).argmax(axis=1)
+        assert np.array_equal(picked[~first_ok], best[~first_ok])
