@@ -45,8 +45,6 @@ class SeenCombinations:
 
     def __init__(self, seen: dict[str, list[tuple[str, np.ndarray]]] | None = None) -> None:
         self.seen = seen or {}
-        #: The heads whose drawn levels restrict a later head.
-        self.givens = {name for pairs in self.seen.values() for name, _ in pairs}
         # Sampling many rows with many pairs spends its time combining the allowed levels;
         # as bits of one integer per row that is one operation per pair.
         self._bits = {
