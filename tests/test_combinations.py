@@ -56,6 +56,20 @@ def test_cells_left_empty_by_chance_are_not_rules():
     assert given == "a" and not allowed[0, 0] and allowed[1:, 0].any()
 
 
+def test_a_rare_level_may_come_with_any_level():
+    # Level 3 of b has 4 rows, all with level 0 of a: chance, not a rule, since a's other
+    # levels would give it well under 3 rows each.
+    rng = np.random.default_rng(1)
+    first = rng.choice(4, 1000, p=[0.4, 0.3, 0.2, 0.1])
+    second = np.where(first == 0, 0, 1)  # a rule: level 0 of a comes with level 0 of b only
+    second[np.flatnonzero(first == 0)[:4]] = 3
+    heads = [HeadSpec("a", 4, "categorical"), HeadSpec("b", 4, "categorical")]
+    blocks = {"a": np.eye(4)[first], "b": np.eye(4)[second]}
+    ((_, allowed),) = SeenCombinations.fit(heads, blocks).seen["b"]
+    assert not allowed[1:, 0].any() and not allowed[0, 1]
+    assert allowed[:, 3].all()
+
+
 def test_a_row_whose_earlier_levels_allow_nothing_is_left_as_drawn():
     allowed_by_a = np.array([[True, False], [False, True]])
     allowed_by_b = np.array([[False, True], [True, False]])
