@@ -29,6 +29,9 @@ from tabvae.heads import HeadSpec
 #: Share of the rows that the empty cells of two heads would hold if the heads were drawn
 #: apart, beyond what chance leaves empty, for the pair to be drawn together.
 STRUCTURAL_ZERO_SHARE = 0.01
+#: ... and by this many standard deviations of what chance leaves empty (small samples with
+#: many rare levels leave a share of rows' worth of cells empty that varies a lot).
+_CHANCE_SPREADS = 3.0
 #: Rows the two heads' frequencies must give a cell before its being empty is a rule: a cell
 #: expected to hold 3 rows is empty by chance 5 % of the time. Forbidding every empty cell
 #: instead kept rare levels (4 houses with four full baths) out of the synthetic rows. Measured
@@ -45,9 +48,6 @@ MIN_EXPECTED_ROWS = 3.0
 #: 0.515 / 0.525, 0.504; hotel_rates SDMetrics pair trends 0.849, 0.851 / 0.857, 0.858 / 0.857,
 #: 0.858 (0.859 without the rule) and detection 0.773, 0.782 / 0.767, 0.763 / 0.769, 0.761.
 MAX_GIVEN = 2
-#: ... and by this many standard deviations of what chance leaves empty (small samples with
-#: many rare levels leave a share of rows' worth of cells empty that varies a lot).
-_CHANCE_SPREADS = 3.0
 
 
 class SeenCombinations:
@@ -62,11 +62,18 @@ class SeenCombinations:
 
     def __init__(self, seen: dict[str, list[tuple[str, np.ndarray]]] | None = None) -> None:
         self.seen = seen or {}
+        # The same rules read the other way, for a head whose later head is already known
+        # (imputing a row that has it).
+        self._seen_later: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for head, pairs in self.seen.items():
+            for name, allowed in pairs:
+                self._seen_later.setdefault(name, []).append((head, allowed.T))
         # Sampling many rows with many pairs spends its time combining the allowed levels;
         # as bits of one integer per row that is one operation per pair.
         self._bits = {
             (head, name): _level_bits(allowed)
-            for head, pairs in self.seen.items()
+            for rules in (self.seen, self._seen_later)
+            for head, pairs in rules.items()
             for name, allowed in pairs
             if allowed.shape[1] <= _MAX_BITS
         }
@@ -97,24 +104,39 @@ class SeenCombinations:
         picked: np.ndarray,
         levels: dict[str, np.ndarray],
         redraw: Callable[[np.ndarray], np.ndarray],
+        known_later: dict[str, np.ndarray] | None = None,
     ) -> np.ndarray:
         """The levels ``picked`` for ``head`` (an index per row), with each row whose level
         was never seen with the row's levels of earlier heads (``levels``) drawn again by
         ``redraw`` from its ``logits`` among the seen levels only.
 
-        Drawing again only where the first draw is not allowed gives exactly the draw among
-        the allowed levels, and touches few rows. Rows where nothing would be allowed keep
-        their draw.
+        ``known_later`` holds levels of later heads that rows already have (imputation),
+        -1 where a row's level is not known; a level of -1 in ``levels`` likewise restricts
+        nothing. Drawing again only where the first draw is not allowed gives exactly the
+        draw among the allowed levels, and touches few rows. Rows where nothing would be
+        allowed keep their draw.
         """
-        pairs = [(name, allowed) for name, allowed in self.seen.get(head, []) if name in levels]
+        later = known_later or {}
+        pairs = [
+            (name, allowed, levels[name])
+            for name, allowed in self.seen.get(head, [])
+            if name in levels
+        ]
+        pairs += [
+            (name, allowed, later[name])
+            for name, allowed in self._seen_later.get(head, [])
+            if name in later
+        ]
         if not pairs:
             return picked
         width = logits.shape[1]
         if width <= _MAX_BITS:
-            combined = np.full(len(picked), _all_bits(width), dtype=np.uint64)
-            for name, _ in pairs:
-                combined &= self._bits[(head, name)][levels[name]]
-            combined[combined == 0] = _all_bits(width)
+            everything = _all_bits(width)
+            combined = np.full(len(picked), everything, dtype=np.uint64)
+            for name, _, level in pairs:
+                bits = self._bits[(head, name)][np.maximum(level, 0)]
+                combined &= np.where(level >= 0, bits, everything)
+            combined[combined == 0] = everything
             again = ((combined >> picked.astype(np.uint64)) & np.uint64(1)) == 0
             if not again.any():
                 return picked
@@ -122,8 +144,8 @@ class SeenCombinations:
             possible = ((combined[again, None] >> shifts) & np.uint64(1)).astype(bool)
         else:
             possible = np.ones(logits.shape, dtype=bool)
-            for name, allowed in pairs:
-                possible &= allowed[levels[name]]
+            for _, allowed, level in pairs:
+                possible &= allowed[np.maximum(level, 0)] | (level < 0)[:, None]
             possible[~possible.any(axis=1)] = True
             again = ~possible[np.arange(len(picked)), picked]
             if not again.any():

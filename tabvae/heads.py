@@ -347,14 +347,18 @@ def decode_heads(
     params: dict[str, np.ndarray],
     rng: np.random.Generator | None,
     combinations: SeenCombinations | None = None,
+    known_levels: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Turn predicted parameters into values: random draws, or the mode when ``rng`` is None.
 
     Heads are decoded in order; with ``combinations``, a categorical head only takes levels
-    the training rows show with the levels already decoded for earlier heads.
+    the training rows show with the levels already decoded for earlier heads, and with the
+    ``known_levels`` rows already have (imputation: a level per row, -1 where not known).
+    Known levels restrict the other heads only; each head's own values are still drawn.
     """
     values: dict[str, np.ndarray] = {}
     levels: dict[str, np.ndarray] = {}
+    known = known_levels or {}
     for head in heads:
         loss = head_loss(head.loss)
         block = np.asarray(params[head.name])
@@ -362,8 +366,11 @@ def decode_heads(
             values[head.name] = loss.mode(block) if rng is None else loss.draw(block, rng)
             continue
         decode = loss.mode_levels if rng is None else partial(loss.draw_levels, rng=rng)
-        levels[head.name] = combinations.keep_seen(head.name, block, decode(block), levels, decode)
-        values[head.name] = _one_hot(levels[head.name], block.shape[1])
+        drawn = combinations.keep_seen(head.name, block, decode(block), levels, decode, known)
+        values[head.name] = _one_hot(drawn, block.shape[1])
+        if head.name in known:
+            drawn = np.where(known[head.name] >= 0, known[head.name], drawn)
+        levels[head.name] = drawn
     return values
 
 

@@ -539,12 +539,16 @@ class TabularVAE(BaseEstimator):
         n_rows: int,
         rng: np.random.Generator | None,
         known: pd.DataFrame | None = None,
+        known_levels: dict[str, np.ndarray] | None = None,
     ) -> pd.DataFrame:
         """Decode head parameters (draws, or modes without ``rng``) into a DataFrame.
 
-        ``known`` holds cells the rows already have (imputation); the rest is derived from them.
+        ``known`` holds cells the rows already have (imputation), and ``known_levels`` their
+        categorical heads' levels (-1 where not known); the rest is derived from them.
         """
-        values = decode_heads(self.heads_, params, rng, self.combinations_) if params else {}
+        values = {}
+        if params:
+            values = decode_heads(self.heads_, params, rng, self.combinations_, known_levels)
         rows = self.transformer_.inverse_transform(
             values | conditions,
             n_rows,
@@ -687,7 +691,8 @@ class TabularVAE(BaseEstimator):
                     drawn = self.conditions_.draw(int(still.sum()), rng)[name].to_numpy()
                     filled.loc[still, name] = drawn
         for _ in range(max(1, int(rounds))):
-            blocks = self._blocks_of(filled)
+            transformed = self.transformer_.transform(filled)
+            blocks = self._model_inputs(transformed)
             conditions = {
                 c.name: blocks[condition_key(i)] for i, c in enumerate(self.condition_heads_)
             }
@@ -695,12 +700,27 @@ class TabularVAE(BaseEstimator):
             for transformer in self.transformer_.transformers_:
                 if transformer.column.name in gaps and transformer.heads[0].name in params:
                     transformer.exclude_missing(params)
-            decoded = self._rows(params, conditions, len(filled), rng, known=holes)
+            known_levels = self._known_levels(transformed, gaps)
+            decoded = self._rows(params, conditions, len(filled), rng, holes, known_levels)
             for name, mask in gaps.items():
                 if name in decoded.columns and name not in (self.condition_on or []):
                     filled.loc[mask, name] = decoded.loc[mask, name].to_numpy()
         filled.index = df.index
         return filled
+
+    def _known_levels(
+        self, transformed: dict[str, np.ndarray], gaps: dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Each categorical head's level per row where the row's column is known, else -1."""
+        known = {}
+        for transformer in self.transformer_.transformers_:
+            missing = gaps.get(transformer.column.name)
+            for head in transformer.heads:
+                if head.loss != "categorical" or head.name not in transformed:
+                    continue
+                level = np.asarray(transformed[head.name]).argmax(axis=1)
+                known[head.name] = level if missing is None else np.where(missing, -1, level)
+        return known
 
     def encode(self, df: pd.DataFrame) -> np.ndarray:
         """Latent means of the rows of ``df``, shape ``(n, latent_dim)``."""

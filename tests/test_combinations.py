@@ -102,3 +102,18 @@ def test_narrow_and_wide_heads_are_restricted_alike():
         assert np.array_equal(picked[first_ok], drawn[first_ok])
         best = np.where(possible, logits, -np.inf).argmax(axis=1)
         assert np.array_equal(picked[~first_ok], best[~first_ok])
+
+
+def test_imputed_cells_keep_to_combinations_seen_with_the_known_cells():
+    frame = make_buildings(800, seed=0)
+    model = TabularVAE(epochs=5, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    model.fit(frame)
+    seen = set(zip(frame["building"], frame["style"], strict=True))
+    holes = make_buildings(400, seed=1)[frame.columns]
+    # Known building, missing style, in the first half; the other way round in the second.
+    holes.loc[:199, "style"] = None
+    holes.loc[200:, "building"] = None
+    filled = model.impute(holes, seed=0)
+    assert set(zip(filled["building"], filled["style"], strict=True)) <= seen
+    known = holes.loc[:199, "building"].to_numpy()
+    assert (filled.loc[:199, "building"].to_numpy() == known).all()
