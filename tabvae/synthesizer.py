@@ -698,7 +698,8 @@ class TabularVAE(BaseEstimator):
             }
             params = self._decoder_params(self._encode_blocks(blocks)[0], conditions)
             for transformer in self.transformer_.transformers_:
-                if transformer.column.name in gaps and transformer.heads[0].name in params:
+                heads = transformer.heads  # none for an id or a constant column
+                if transformer.column.name in gaps and heads and heads[0].name in params:
                     transformer.exclude_missing(params)
             known_levels = self._known_levels(transformed, gaps)
             decoded = self._rows(params, conditions, len(filled), rng, holes, known_levels)

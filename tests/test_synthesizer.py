@@ -410,3 +410,19 @@ def test_relative_columns_keep_their_shared_gaps():
         assert 0 < synthetic[name].isna().mean() < 0.5, name
     known = synthetic["arrival"].notna()
     assert (synthetic.loc[known, "departure"] >= synthetic.loc[known, "arrival"]).all()
+
+
+def test_impute_fills_gaps_in_columns_the_model_does_not_learn():
+    frame = make_bookings(300, seed=0)
+    frame.insert(0, "booking_id", np.arange(1000, 1300))
+    frame["channel"] = "web"
+    model = TabularVAE(**SMALL).fit(frame)
+    assert model.schema_["booking_id"].kind == "id"
+    holes = frame.head(40).copy()
+    holes.loc[::4, ["booking_id", "price"]] = np.nan
+    holes.loc[::5, "channel"] = None
+    filled = model.impute(holes, seed=0)
+    assert filled.notna().all().all()
+    known = holes["booking_id"].notna()
+    assert (filled.loc[known, "booking_id"] == holes.loc[known, "booking_id"]).all()
+    assert (filled["channel"] == "web").all()
