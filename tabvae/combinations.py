@@ -63,11 +63,13 @@ class SeenCombinations:
     def __init__(self, seen: dict[str, list[tuple[str, np.ndarray]]] | None = None) -> None:
         self.seen = seen or {}
         # The same rules read the other way, for a head whose later head is already known
-        # (imputing a row that has it).
+        # (imputing a row that has it). A last row allows everything: a later level of -1
+        # (not known) picks it.
         self._seen_later: dict[str, list[tuple[str, np.ndarray]]] = {}
         for head, pairs in self.seen.items():
             for name, allowed in pairs:
-                self._seen_later.setdefault(name, []).append((head, allowed.T))
+                either_way = np.vstack([allowed.T, np.ones(allowed.shape[0], dtype=bool)])
+                self._seen_later.setdefault(name, []).append((head, either_way))
         # Sampling many rows with many pairs spends its time combining the allowed levels;
         # as bits of one integer per row that is one operation per pair.
         self._bits = {
@@ -111,10 +113,9 @@ class SeenCombinations:
         ``redraw`` from its ``logits`` among the seen levels only.
 
         ``known_later`` holds levels of later heads that rows already have (imputation),
-        -1 where a row's level is not known; a level of -1 in ``levels`` likewise restricts
-        nothing. Drawing again only where the first draw is not allowed gives exactly the
-        draw among the allowed levels, and touches few rows. Rows where nothing would be
-        allowed keep their draw.
+        -1 where a row's level is not known. Drawing again only where the first draw is not
+        allowed gives exactly the draw among the allowed levels, and touches few rows. Rows
+        where nothing would be allowed keep their draw.
         """
         later = known_later or {}
         pairs = [
@@ -131,12 +132,10 @@ class SeenCombinations:
             return picked
         width = logits.shape[1]
         if width <= _MAX_BITS:
-            everything = _all_bits(width)
-            combined = np.full(len(picked), everything, dtype=np.uint64)
+            combined = np.full(len(picked), _all_bits(width), dtype=np.uint64)
             for name, _, level in pairs:
-                bits = self._bits[(head, name)][np.maximum(level, 0)]
-                combined &= np.where(level >= 0, bits, everything)
-            combined[combined == 0] = everything
+                combined &= self._bits[(head, name)][level]
+            combined[combined == 0] = _all_bits(width)
             again = ((combined >> picked.astype(np.uint64)) & np.uint64(1)) == 0
             if not again.any():
                 return picked
@@ -145,7 +144,7 @@ class SeenCombinations:
         else:
             possible = np.ones(logits.shape, dtype=bool)
             for _, allowed, level in pairs:
-                possible &= allowed[np.maximum(level, 0)] | (level < 0)[:, None]
+                possible &= allowed[level]
             possible[~possible.any(axis=1)] = True
             again = ~possible[np.arange(len(picked)), picked]
             if not again.any():
