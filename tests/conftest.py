@@ -108,6 +108,18 @@ def make_houses(n_rows: int, seed: int) -> pd.DataFrame:
     )
 
 
+def make_floors(n_rows: int, equal_share: float, seed: int = 0) -> pd.DataFrame:
+    """A basement area, and a first floor's equal to it in about ``equal_share`` of the rows,
+    larger in most others and smaller in 3 %."""
+    rng = np.random.default_rng(seed)
+    basement = rng.integers(500, 1500, n_rows).astype(float)
+    larger = rng.integers(1, 400, n_rows)
+    first_floor = basement + np.where(rng.random(n_rows) < equal_share, 0, larger)
+    smaller = rng.random(n_rows) < 0.03
+    first_floor[smaller] = basement[smaller] - rng.integers(1, 100, smaller.sum())
+    return pd.DataFrame({"basement_area": basement, "first_floor_area": first_floor})
+
+
 @pytest.fixture(scope="session")
 def mixed_frame() -> pd.DataFrame:
     return make_mixed_frame()
