@@ -49,6 +49,15 @@ _STEPS_PER_ROUND = 64
 #: pass), 300 passes ended before early stopping and left the rows easy to tell from real.
 _DEFAULT_EPOCHS = 300
 _MIN_STEPS = 2000
+#: Codes the latent mixture is fitted to, at least: several draws from each row's posterior on
+#: tables of few rows. One draw per row (2,000 codes at least, as before) gave the mixture a
+#: cloud of points instead of the posteriors' spread. Measured with the same fits: detection AUC
+#: ames 0.790 -> 0.770 over five seeds (lower in each), attrition 0.668 -> 0.643 (two),
+#: credit_data 0.627 -> 0.606, wa_churn 0.690 -> 0.673, HMDA 0.501 -> 0.508; DCR share ames
+#: 0.528 -> 0.525, attrition 0.548 -> 0.529, credit_data 0.516 -> 0.504, wa_churn
+#: 0.509 -> 0.497, HMDA 0.532 -> 0.537.
+_PRIOR_CODES = 8000
+_CONDITION_PRIOR_CODES = 2000
 #: Condition values with fewer training rows share the pooled latent prior.
 MIN_ROWS_PER_CONDITION_PRIOR = 50
 
@@ -466,7 +475,8 @@ class TabularVAE(BaseEstimator):
         for key, rows in groups.items():
             if len(rows) >= MIN_ROWS_PER_CONDITION_PRIOR:
                 subset = {name: block[rows] for name, block in blocks.items()}
-                codes = self._posterior_codes(subset, seed)
+                # Fewer codes than the pooled mixture's: a mixture per value, many values.
+                codes = self._posterior_codes(subset, seed, _CONDITION_PRIOR_CODES)
                 self.condition_priors_[key] = LatentPrior.fit_mixture(
                     codes, self.prior_components, seed
                 )
@@ -491,11 +501,14 @@ class TabularVAE(BaseEstimator):
             codes[rows] = priors[key].sample(len(rows), rng)
         return codes
 
-    def _posterior_codes(self, blocks: dict[str, np.ndarray], seed: int) -> np.ndarray:
-        """Codes drawn from the encoder over the training rows: the aggregate posterior."""
+    def _posterior_codes(
+        self, blocks: dict[str, np.ndarray], seed: int, at_least: int = _PRIOR_CODES
+    ) -> np.ndarray:
+        """Codes drawn from the encoder over the training rows (the aggregate posterior): as
+        many draws per row as make ``at_least`` codes."""
         z_mean, z_log_var = self._encode_blocks(blocks)
         rng = np.random.default_rng(seed)
-        draws = max(1, math.ceil(2000 / len(z_mean)))
+        draws = max(1, math.ceil(at_least / len(z_mean)))
         z_mean, z_log_var = np.tile(z_mean, (draws, 1)), np.tile(z_log_var, (draws, 1))
         return z_mean + np.exp(0.5 * z_log_var) * rng.standard_normal(z_mean.shape)
 
