@@ -137,12 +137,10 @@ class Relation:
                 missing_rate=0.0,
             )
             return cls(name, reference.column.name, encoded, "same", same, json_scalar(fallback))
-        difference = _difference(
-            _numbers(column, own), _numbers(reference, other), column.column, reference.column
-        )
-        present = difference[~np.isnan(difference)]
+        own_numbers, reference_numbers = _numbers(column, own), _numbers(reference, other)
+        present = ~np.isnan(own_numbers) & ~np.isnan(reference_numbers)
         form = {1: "above", -1: "below"}.get(
-            order_of(np.zeros_like(present), present), "difference"
+            order_of(reference_numbers[present], own_numbers[present]), "difference"
         )
         relation = cls(name, reference.column.name, column.column, form)
         values = relation._values(column, reference, df)

@@ -215,6 +215,15 @@ def test_a_number_often_equal_to_another_is_learned_relative_to_it_despite_a_few
     assert infer_schema(make_floors(1000, 0.5))["first_floor_area"].relative_to == "basement_area"
     # Rarely equal: 3 % of rows on the wrong side then break the order.
     assert infer_schema(make_floors(1000, 0.1))["first_floor_area"].relative_to is None
+    # Equal because both are often 0 (two small parties' shares of a poll): not a copy.
+    rng = np.random.default_rng(0)
+    polled = rng.random(1000) < 0.5
+    larger = np.where(polled, rng.uniform(4, 10, 1000).round(1), 0.0)
+    slip = rng.random(1000) < 0.04
+    smaller = np.where(polled, larger - np.where(slip, -0.5, rng.uniform(1, 3, 1000)), 0.0)
+    frame = pd.DataFrame({"larger_party": larger, "smaller_party": smaller})
+    assert (frame["smaller_party"] == frame["larger_party"]).mean() > 0.45
+    assert infer_schema(frame)["smaller_party"].relative_to is None
 
 
 def test_a_level_two_columns_share_only_through_a_third_does_not_make_them_copies():
