@@ -703,6 +703,7 @@ class TabularVAE(BaseEstimator):
                         break
                     drawn = self.conditions_.draw(int(still.sum()), rng)[name].to_numpy()
                     filled.loc[still, name] = drawn
+        known_levels: dict[str, np.ndarray] | None = None
         for _ in range(max(1, int(rounds))):
             transformed = self.transformer_.transform(filled)
             blocks = self._model_inputs(transformed)
@@ -714,7 +715,8 @@ class TabularVAE(BaseEstimator):
                 heads = transformer.heads  # none for an id or a constant column
                 if transformer.column.name in gaps and heads and heads[0].name in params:
                     transformer.exclude_missing(params)
-            known_levels = self._known_levels(transformed, gaps)
+            if known_levels is None:  # the known cells stay as they are in every round
+                known_levels = self._known_levels(transformed, gaps)
             decoded = self._rows(params, conditions, len(filled), rng, holes, known_levels)
             for name, mask in gaps.items():
                 if name in decoded.columns and name not in (self.condition_on or []):
