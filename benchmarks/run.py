@@ -5,10 +5,13 @@ Usage::
     python benchmarks/run.py                  # all five tables, both models at their defaults
     python benchmarks/run.py --quick          # one small table, a few epochs (about 2 minutes)
     python benchmarks/run.py --tables wa_churn ames --epochs-peer 100
+    python benchmarks/run.py --tables ames --seeds 0 1 2   # three fits per model, same split
 
 For every table: an 80/20 split (seed 0), tabvae and TVAE fitted on the 80 % one after the
 other in this process, each sampling as many rows as it was trained on, and a "real holdout"
-row that scores the 20 % split as if it were synthetic (the ceiling). See benchmarks/README.md
+row that scores the 20 % split as if it were synthetic (the ceiling). With ``--seeds`` each model
+is fitted and sampled once per seed on the same split; the main tables show the first seed and
+a table across seeds shows each measure's mean and range. See benchmarks/README.md
 for what each column means. Prints markdown tables and writes them, with the machine and the
 command, to ``benchmarks/results/<YYYY-MM-DD>[-quick].md`` (plus the raw numbers as ``.json``).
 """
@@ -221,20 +224,20 @@ class Synthesizer:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def tabvae_synthesizer(epochs: int | None) -> Synthesizer:
+def tabvae_synthesizer(epochs: int | None, seed: int = SEED) -> Synthesizer:
     from tabvae import TabularVAE
 
     info: dict[str, Any] = {}
 
     def fit(train: pd.DataFrame) -> Callable[[int], pd.DataFrame]:
-        params: dict[str, Any] = {"random_state": SEED}
+        params: dict[str, Any] = {"random_state": seed}
         if epochs is not None:
             params["epochs"] = epochs
         model = TabularVAE(**params).fit(train)
         info["epochs_run"] = model.epochs_run_
         info["epochs"] = model.epochs
         info["kinds"] = {c.name: c.kind for c in model.schema_.columns}
-        return lambda n: model.sample(n, seed=SEED)
+        return lambda n: model.sample(n, seed=seed)
 
     return Synthesizer(TABVAE, fit, info)
 
@@ -317,7 +320,7 @@ class TVAEFrame:
         return pd.DataFrame(out)
 
 
-def tvae_synthesizer(epochs: int | None, kinds: dict[str, str]) -> Synthesizer:
+def tvae_synthesizer(epochs: int | None, kinds: dict[str, str], seed: int = SEED) -> Synthesizer:
     import torch
     from ctgan import TVAE as CTGANTVAE
 
@@ -328,7 +331,7 @@ def tvae_synthesizer(epochs: int | None, kinds: dict[str, str]) -> Synthesizer:
     def fit(train: pd.DataFrame) -> Callable[[int], pd.DataFrame]:
         frame = TVAEFrame(train, kinds)
         model = CTGANTVAE() if epochs is None else CTGANTVAE(epochs=epochs)
-        model.set_random_state(SEED)
+        model.set_random_state(seed)
         model.fit(frame.encode(train), discrete_columns=frame.discrete)
         info["epochs"] = model.epochs
         info["epochs_run"] = model.epochs
@@ -508,13 +511,71 @@ def _draw_seconds(sample: Callable[[int], pd.DataFrame], n: int, draws: int) -> 
     return seconds
 
 
+def fit_and_score(
+    spec: TableSpec,
+    synthesizer: Synthesizer,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    kinds: dict[str, str],
+) -> dict[str, Any]:
+    """Fit one synthesizer, time its sampling and score its rows: one model row of a table."""
+    name = synthesizer.name
+    problems: list[str] = []
+    release_memory()
+    print(f"  {name}: fitting ...", flush=True)
+    row: dict[str, Any] = {}
+    try:
+        with PeakRSS() as memory:
+            started = time.perf_counter()
+            sample = synthesizer.fit(train)
+            row["fit_seconds"] = time.perf_counter() - started
+            started = time.perf_counter()
+            synthetic = sample(len(train))
+            row["sample_seconds"] = time.perf_counter() - started
+        row["peak_rss_mb"] = memory.delta_mb
+        # The first draw is the one scored; more draws of the same size only time.
+        best = min(row["sample_seconds"], *_draw_seconds(sample, len(train), SAMPLE_DRAWS - 1))
+        row["sample_rows_per_s"] = len(synthetic) / max(best, 1e-9)
+        # Fixed per-call costs dominate a training-sized draw; a large one shows the rate.
+        best = min(_draw_seconds(sample, LARGE_SAMPLE, SAMPLE_DRAWS))
+        row["sample_large_rows_per_s"] = LARGE_SAMPLE / max(best, 1e-9)
+    except Exception as exc:
+        problems.append(f"fit/sample failed: {type(exc).__name__}: {exc}")
+        print(f"    ! {problems[-1]}", flush=True)
+        traceback.print_exc(file=sys.stderr)
+        row["problems"] = problems
+        row["info"] = synthesizer.info
+        return row
+    print(
+        f"  {name}: fit {row['fit_seconds']:.1f} s, sampled {len(synthetic)} rows in "
+        f"{row['sample_seconds']:.2f} s, peak RSS +{row['peak_rss_mb']:.0f} MB",
+        flush=True,
+    )
+    check_frame(synthetic, train, problems)
+    started = time.perf_counter()
+    row.update(score(spec, train, holdout, synthetic, kinds, problems))
+    print(f"  {name}: scored in {time.perf_counter() - started:.1f} s", flush=True)
+    row["problems"] = problems
+    row["info"] = synthesizer.info
+    del synthetic, sample
+    release_memory()
+    return row
+
+
 def run_table(
     spec: TableSpec,
     rows: int | None,
     models: list[str],
     epochs_tabvae: int | None,
     epochs_peer: int | None,
+    seeds: list[int] | None = None,
 ) -> dict[str, Any]:
+    """One table's result: the ceiling, then every model once per seed on the same split.
+
+    ``models`` holds the first seed's rows (what the main tables show); with more than one seed
+    ``by_seed`` holds every seed's.
+    """
+    seeds = seeds or [SEED]
     df = load_table(spec, rows)
     train, holdout = split(df)
     kinds = column_kinds(df)
@@ -532,6 +593,7 @@ def run_table(
         "holdout_rows": len(holdout),
         "target": spec.target_note,
         "kinds": kinds,
+        "seeds": seeds,
         "models": {},
     }
 
@@ -541,53 +603,21 @@ def run_table(
     result["models"][HOLDOUT]["problems"] = problems
     print(f"  {HOLDOUT}: scored in {time.perf_counter() - started:.1f} s", flush=True)
 
-    builders = {
-        TABVAE: lambda: tabvae_synthesizer(epochs_tabvae),
-        TVAE: lambda: tvae_synthesizer(epochs_peer, kinds),
+    builders: dict[str, Callable[[int], Synthesizer]] = {
+        TABVAE: lambda seed: tabvae_synthesizer(epochs_tabvae, seed),
+        TVAE: lambda seed: tvae_synthesizer(epochs_peer, kinds, seed),
     }
-    for name in models:
-        problems = []
-        synthesizer = builders[name]()
-        release_memory()
-        print(f"  {name}: fitting ...", flush=True)
-        row: dict[str, Any] = {}
-        try:
-            with PeakRSS() as memory:
-                started = time.perf_counter()
-                sample = synthesizer.fit(train)
-                row["fit_seconds"] = time.perf_counter() - started
-                started = time.perf_counter()
-                synthetic = sample(len(train))
-                row["sample_seconds"] = time.perf_counter() - started
-            row["peak_rss_mb"] = memory.delta_mb
-            # The first draw is the one scored; more draws of the same size only time.
-            best = min(row["sample_seconds"], *_draw_seconds(sample, len(train), SAMPLE_DRAWS - 1))
-            row["sample_rows_per_s"] = len(synthetic) / max(best, 1e-9)
-            # Fixed per-call costs dominate a training-sized draw; a large one shows the rate.
-            best = min(_draw_seconds(sample, LARGE_SAMPLE, SAMPLE_DRAWS))
-            row["sample_large_rows_per_s"] = LARGE_SAMPLE / max(best, 1e-9)
-        except Exception as exc:
-            problems.append(f"fit/sample failed: {type(exc).__name__}: {exc}")
-            print(f"    ! {problems[-1]}", flush=True)
-            traceback.print_exc(file=sys.stderr)
-            row["problems"] = problems
-            row["info"] = synthesizer.info
-            result["models"][name] = row
-            continue
-        print(
-            f"  {name}: fit {row['fit_seconds']:.1f} s, sampled {len(synthetic)} rows in "
-            f"{row['sample_seconds']:.2f} s, peak RSS +{row['peak_rss_mb']:.0f} MB",
-            flush=True,
-        )
-        check_frame(synthetic, train, problems)
-        started = time.perf_counter()
-        row.update(score(spec, train, holdout, synthetic, kinds, problems))
-        print(f"  {name}: scored in {time.perf_counter() - started:.1f} s", flush=True)
-        row["problems"] = problems
-        row["info"] = synthesizer.info
-        result["models"][name] = row
-        del synthetic, sample, synthesizer
-        release_memory()
+    by_seed: dict[str, dict[str, Any]] = {}
+    for seed in seeds:
+        if len(seeds) > 1:
+            print(f"  seed {seed}", flush=True)
+        by_seed[str(seed)] = {
+            name: fit_and_score(spec, builders[name](seed), train, holdout, kinds)
+            for name in models
+        }
+    result["models"].update(by_seed[str(seeds[0])])
+    if len(seeds) > 1:
+        result["by_seed"] = by_seed
     return result
 
 
@@ -730,7 +760,57 @@ def render(results: list[dict[str, Any]]) -> str:
                 ratio_rows,
             ),
         ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts) + "\n" + render_seeds(results)
+
+
+#: Measures the table across seeds shows: (key in a model row, column header, digits).
+SEED_MEASURES = (
+    ("sdm_shapes", "SDM shapes", 3),
+    ("sdm_pairs", "SDM pair trends", 3),
+    ("pairs_all", "all-pairs trends", 3),
+    ("ml_synthetic", "ML synth", 3),
+    ("detection_auc", "detection AUC", 3),
+    ("dcr_share", "DCR share", 3),
+    ("exact_copies", "exact copies", 4),
+    ("fit_seconds", "fit s", 1),
+)
+
+
+def _spread(values: list[Any], digits: int) -> str:
+    """``mean [min, max]`` of the values that are numbers; one value alone as it is."""
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not math.isnan(v)]
+    if not numbers:
+        return "—"
+    if len(numbers) == 1:
+        return fmt(numbers[0], digits)
+    mean = sum(numbers) / len(numbers)
+    return f"{fmt(mean, digits)} [{fmt(min(numbers), digits)}, {fmt(max(numbers), digits)}]"
+
+
+def render_seeds(results: list[dict[str, Any]]) -> str:
+    """Each measure's mean and range over the seeds, per table and model; "" for one seed."""
+    rows = []
+    for result in results:
+        by_seed = result.get("by_seed")
+        if not by_seed:
+            continue
+        for name in model_order(result):
+            if name == HOLDOUT:
+                model_rows, seeds = [result["models"][HOLDOUT]], "—"
+            else:
+                model_rows = [models[name] for models in by_seed.values() if name in models]
+                seeds = ", ".join(by_seed)
+            rows.append(
+                [result["table"], name, seeds]
+                + [_spread([r.get(key) for r in model_rows], d) for key, _, d in SEED_MEASURES]
+            )
+    if not rows:
+        return ""
+    headers = ["table", "model", "seeds"] + [header for _, header, _ in SEED_MEASURES]
+    return (
+        "\n### Across seeds: mean [min, max] (one split; a seed is the model's and its sample's)"
+        "\n\n" + markdown_table(headers, rows) + "\n"
+    )
 
 
 def render_problems(results: list[dict[str, Any]]) -> str:
@@ -739,6 +819,10 @@ def render_problems(results: list[dict[str, Any]]) -> str:
         for name in model_order(result):
             for problem in result["models"][name].get("problems", []):
                 lines.append(f"- {result['table']} / {name}: {problem}")
+        for seed, models in list(result.get("by_seed", {}).items())[1:]:
+            for name, row in models.items():
+                for problem in row.get("problems", []):
+                    lines.append(f"- {result['table']} / {name} (seed {seed}): {problem}")
     return "\n".join(lines)
 
 
@@ -796,6 +880,8 @@ def write_results(
     if set(args.tables) != set(TABLES) and not args.quick:
         # A run on some tables must not overwrite the day's run on all of them.
         stem += "-" + "-".join(r["table"] for r in results)
+    if args.seeds != [SEED]:
+        stem += "-seeds-" + "-".join(str(seed) for seed in args.seeds)
     command = "python benchmarks/run.py" + "".join(f" {shlex.quote(a)}" for a in sys.argv[1:])
     machine_lines = "\n".join(f"- {key}: {value}" for key, value in info.items())
     problems = render_problems(results) or "none"
@@ -856,6 +942,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--epochs-tabvae", type=int, help="tabvae epochs (default: tabvae's own; quick: 10)"
     )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[SEED],
+        metavar="SEED",
+        help=(
+            f"fit and sample every model once per seed, on the same split (default: {SEED}); "
+            "the main tables show the first seed, a table across seeds the mean and range"
+        ),
+    )
     parser.add_argument("--rows", type=int, help="subsample every table to this many rows")
     parser.add_argument(
         "--output", default=str(ROOT / "benchmarks" / "results"), help="results folder"
@@ -890,7 +987,14 @@ def main(argv: list[str] | None = None) -> int:
     print("Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     started = time.perf_counter()
     results = [
-        run_table(KNOWN_TABLES[key], args.rows, args.models, args.epochs_tabvae, args.epochs_peer)
+        run_table(
+            KNOWN_TABLES[key],
+            args.rows,
+            args.models,
+            args.epochs_tabvae,
+            args.epochs_peer,
+            args.seeds,
+        )
         for key in args.tables
     ]
     text = render(results)
