@@ -37,6 +37,7 @@ from tabvae.schema import (
     order_of,
 )
 from tabvae.transformers import ColumnTransformer
+from tabvae.transformers.categorical import CategoricalTransformer
 from tabvae.transformers.numerical import ContinuousTransformer, QuantileMap, count_decimals
 
 _SAME = "<same as {}>"
@@ -241,14 +242,34 @@ class Relation:
         share = np.where(at_reference | both_missing, 1.0, share)
         return np.where(np.isnan(difference) & ~both_missing, np.nan, share)
 
-    def encode(self, df: pd.DataFrame, column: ColumnTransformer, reference: Any) -> pd.Series:
-        """The encoded values of the column in ``df`` (``reference``: its own transformer)."""
+    def encode(
+        self,
+        df: pd.DataFrame,
+        column: ColumnTransformer,
+        reference: Any,
+        learned: ColumnTransformer | None = None,
+    ) -> pd.Series:
+        """The encoded values of the column in ``df`` (``reference``: its own transformer).
+
+        ``learned`` is the fitted transformer of the encoded values, left out while fitting it.
+        """
         if self.form == "same":
             values = df[self.name].astype(object)
             same = (
                 _equal(values, df[self.reference])
                 | (values.isna() & df[self.reference].isna()).to_numpy()
             )
+            if isinstance(learned, CategoricalTransformer):
+                # A value the training rows held only where it equalled the reference enters
+                # as "the same" in rows where it does not (the reference is a gap to impute,
+                # was drawn in an earlier round, or differs in a row given to encode): the
+                # model never saw it on its own. Unlisted values stay, to be refused by name.
+                listed = set(column.column.categories or [])
+                own = set(learned.seen_categories())
+                present = values.notna().to_numpy()
+                same |= present & np.array(
+                    [v in listed and v not in own for v in values], dtype=bool
+                )
             encoded = values.where(~same, self.same)
             return pd.Series(encoded.to_numpy(dtype=object), name=self.name)
         values = self._values(column, reference, df)

@@ -158,7 +158,9 @@ class TableTransformer:
             if relation is None:
                 blocks.update(transformer.transform(df[name]))
                 continue
-            encoded = relation.encode(df, self.original(name), self.original(relation.reference))
+            encoded = relation.encode(
+                df, self.original(name), self.original(relation.reference), transformer
+            )
             blocks.update(transformer.transform(encoded))
         return blocks
 

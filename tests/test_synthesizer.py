@@ -399,6 +399,28 @@ def test_imputed_cells_keep_the_rules_with_the_known_cells_of_their_row():
     assert filled.loc[known, "departure"].equals(holes.loc[known, "departure"])
 
 
+def test_a_known_value_whose_reference_is_missing_still_enters_the_model():
+    # "penthouse" is only ever given to those who booked it: in training it stands for "the
+    # same room", never on its own. A row that knows the room given but not the room booked
+    # (or pairs it with another room) must still enter the model; an unlisted room must not.
+    frame = make_bookings(400, seed=1)
+    penthouse = np.arange(len(frame)) % 10 == 0
+    frame.loc[penthouse, ["room_booked", "room_given"]] = "penthouse"
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["room_given"].relative_to == "room_booked"
+    holes = frame[penthouse].head(20).copy()
+    holes["room_booked"] = None
+    filled = model.impute(holes, seed=0)
+    assert (filled["room_given"] == "penthouse").all()
+    assert filled["room_booked"].isin(set(frame["room_booked"])).all()
+    odd = frame[~penthouse].head(5).copy()
+    odd["room_given"] = "penthouse"
+    assert model.encode(odd).shape == (5, model.latent_dim)
+    odd["room_given"] = "castle"
+    with pytest.raises(DataError, match="castle"):
+        model.encode(odd)
+
+
 def test_relative_columns_keep_their_shared_gaps():
     frame = make_bookings(600, seed=2)
     unknown = np.random.default_rng(0).random(600) < 0.15

@@ -119,6 +119,10 @@ class CategoricalTransformer(ColumnTransformer):
             one_hot[unknown] = self.level_frequencies()
         return {self.column.name: one_hot}
 
+    def seen_categories(self) -> list[Any]:
+        """The categories the training rows hold, in the schema's order."""
+        return [self.column.categories[i] for i in sorted([*self.kept, *self.tail])]
+
     def level_frequencies(self) -> np.ndarray:
         """Training share of each level (the missing level gets none)."""
         counts = np.zeros(self.width, dtype=np.float64)
