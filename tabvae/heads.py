@@ -165,10 +165,25 @@ class MeanSquaredLoss(HeadLoss):
         return params
 
 
+#: A categorical head's cross-entropy is divided by ``log(width)``, what a uniform guess scores,
+#: so that a wide one-hot does not drown a number; but by no more than this. Divided by the
+#: full log, a column of many levels gained less from being encoded than the KL term (beta per
+#: nat, 0.5 by default) charged for it, and the model learned little more than its marginal:
+#: on openintro/ucla_f18 (173 subjects) the subject came back right in 13 % of reconstructed
+#: rows and detection AUC was 0.980. With this cap: 76 % and 0.847. Measured on the benchmark
+#: tables, within the seed-to-seed spread: ames (seeds 0-2) detection 0.764 -> 0.771, ML R²
+#: 0.870 -> 0.876, DCR share 0.528 -> 0.521; credit_data and attrition (seeds 0, 1) detection
+#: 0.622 -> 0.618 and 0.643 -> 0.647, DCR 0.507 -> 0.517 and 0.529 -> 0.536; HMDA (seed 0)
+#: 0.508 -> 0.502, DCR 0.537 -> 0.518. Without a cap at all (nats), ucla_f18 reached 0.789
+#: but the DCR share rose (ames 0.523 -> 0.535, credit_data 0.504 -> 0.531).
+CATEGORICAL_SCALE_CAP = 1.5
+
+
 class CategoricalLoss(HeadLoss):
     """Cross-entropy over a one-hot block; the head predicts logits.
 
-    Divided by ``log(width)``, what a uniform guess scores; a one-level head scores 0.
+    Divided by ``log(width)``, what a uniform guess scores, up to ``CATEGORICAL_SCALE_CAP``;
+    a one-level head scores 0.
     """
 
     name = "categorical"
@@ -178,7 +193,8 @@ class CategoricalLoss(HeadLoss):
         # Padding units get a logit so low that they carry no probability.
         logits = ops.where(valid > 0, params[..., 0], -1e9)
         cross_entropy = ops.logsumexp(logits, axis=-1) - ops.sum(y_true * logits, axis=-1)
-        scale = np.where(width > 1, 1.0 / np.log(np.maximum(width, 2)), 0.0)
+        divisor = np.minimum(np.log(np.maximum(width, 2)), CATEGORICAL_SCALE_CAP)
+        scale = np.where(width > 1, 1.0 / divisor, 0.0)
         return cross_entropy * scale.astype(np.float32)
 
     def draw(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:

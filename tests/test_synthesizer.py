@@ -421,6 +421,28 @@ def test_a_known_value_whose_reference_is_missing_still_enters_the_model():
         model.encode(odd)
 
 
+def test_a_wide_category_is_encoded_not_left_to_its_marginal():
+    # 60 cities, each with its own code (2 % of rows miscoded, so no strict rule): the model
+    # must carry the city in its latent code, or the city and its code are drawn apart.
+    rng = np.random.default_rng(0)
+    city = rng.integers(0, 60, 1500)
+    code = np.where(rng.random(1500) < 0.98, city, rng.integers(0, 60, 1500))
+    frame = pd.DataFrame(
+        {
+            "city": [f"city {i}" for i in city],
+            "code": [f"C{i:02d}" for i in code],
+            "income": rng.normal(size=1500) + city / 20,
+        }
+    )
+    settings = {"epochs": 120, "batch_size": 100, "hidden": (64,), "latent_dim": 8}
+    model = TabularVAE(**settings, random_state=0).fit(frame)
+    assert (model.reconstruct(frame)["city"] == frame["city"]).mean() > 0.5
+    synthetic = model.sample(2000, seed=0)
+    seen = set(zip(frame["city"], frame["code"], strict=True))
+    pairs = zip(synthetic["city"], synthetic["code"], strict=True)
+    assert np.mean([pair in seen for pair in pairs]) > 0.15
+
+
 def test_relative_columns_keep_their_shared_gaps():
     frame = make_bookings(600, seed=2)
     unknown = np.random.default_rng(0).random(600) < 0.15
