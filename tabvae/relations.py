@@ -264,12 +264,10 @@ class Relation:
                 # as "the same" in rows where it does not (the reference is a gap to impute,
                 # was drawn in an earlier round, or differs in a row given to encode): the
                 # model never saw it on its own. Unlisted values stay, to be refused by name.
-                listed = set(column.column.categories or [])
                 own = set(learned.seen_categories())
-                present = values.notna().to_numpy()
-                same |= present & np.array(
-                    [v in listed and v not in own for v in values], dtype=bool
-                )
+                never_own = [c for c in column.column.categories or [] if c not in own]
+                if never_own:
+                    same |= values.isin(never_own).to_numpy()
             encoded = values.where(~same, self.same)
             return pd.Series(encoded.to_numpy(dtype=object), name=self.name)
         values = self._values(column, reference, df)
