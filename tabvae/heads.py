@@ -255,6 +255,11 @@ def head_loss(name: str) -> HeadLoss:
         raise SchemaError(f"unknown head loss {name!r}; choose one of {sorted(LOSSES)}") from None
 
 
+def _width_class(width: int) -> int:
+    """Heads of one class are at most twice as wide as each other: 1, 2, 3-4, 5-8, ..."""
+    return max(width - 1, 0).bit_length()
+
+
 class _LossGroup:
     """Gather indices of every head of one loss into padded ``(heads, units)`` grids."""
 
@@ -327,11 +332,14 @@ class HeadLayout:
                 raise SchemaError(
                     f"head {head.name!r}: mask level {head.mask_level} is out of range"
                 )
-        by_loss: dict[str, list[int]] = {}
+        # One group per loss and width class, since a group pads every head to its widest:
+        # one group of all categoricals padded hotel_rates' 25 heads of 2 to 10 levels to
+        # its 150-level head, and a pass took 1.19 s instead of 0.59 s (ames: 0.15 s, 0.10 s).
+        by_loss: dict[tuple[str, int], list[int]] = {}
         for i, head in enumerate(self.heads):
-            by_loss.setdefault(head.loss, []).append(i)
+            by_loss.setdefault((head.loss, _width_class(head.width)), []).append(i)
         self.groups = [
-            _LossGroup(head_loss(name), members, self) for name, members in by_loss.items()
+            _LossGroup(head_loss(loss), members, self) for (loss, _), members in by_loss.items()
         ]
 
     def split(self, params: np.ndarray) -> dict[str, np.ndarray]:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tabvae.heads import HeadLayout, HeadSpec
+from tabvae.heads import CATEGORICAL_SCALE_CAP, HeadLayout, HeadSpec
 
 
 def _reference_loss(head: HeadSpec, y: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -24,7 +24,8 @@ def _reference_loss(head: HeadSpec, y: np.ndarray, params: np.ndarray) -> np.nda
     shifted = params - params.max(axis=1, keepdims=True)
     log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     cross_entropy = -(y * log_softmax).sum(axis=1)
-    return cross_entropy / math.log(head.width) if head.width > 1 else 0.0 * cross_entropy
+    divisor = min(math.log(head.width), CATEGORICAL_SCALE_CAP) if head.width > 1 else math.inf
+    return cross_entropy / divisor
 
 
 HEADS = [
@@ -32,6 +33,7 @@ HEADS = [
     HeadSpec("income::missing", 1, "binary"),
     HeadSpec("city", 4, "categorical", 0.5),
     HeadSpec("plan", 2, "categorical"),
+    HeadSpec("country", 40, "categorical"),
     HeadSpec("single", 1, "categorical"),
     HeadSpec("pair", 2, "gaussian"),
     HeadSpec("flags", 3, "binary"),
@@ -73,7 +75,7 @@ def test_layout_split_gives_each_head_its_own_parameters():
     layout = HeadLayout(HEADS)
     params = np.arange(layout.param_width, dtype=float)[None, :]
     blocks = layout.split(params)
-    assert [b.shape[1] for b in blocks.values()] == [2, 1, 4, 2, 1, 4, 3, 1]
+    assert [b.shape[1] for b in blocks.values()] == [2, 1, 4, 2, 40, 1, 4, 3, 1]
     assert np.concatenate(list(blocks.values()), axis=1).tolist() == params.tolist()
 
 
