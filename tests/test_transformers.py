@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tabvae import infer_schema
+from tabvae import dtypes, infer_schema
 from tabvae.heads import decode_heads
 from tabvae.table import TableTransformer
 from tabvae.transformers import transformer_class
@@ -186,3 +186,23 @@ ties = st.sampled_from([0.0, -3.0, 1.5]) | finite
 def test_numeric_round_trip_with_heavy_ties(values):
     # Values many rows share become point masses; the rest go through the value head.
     assert_numbers_round_trip(values)
+
+
+@pytest.mark.parametrize(
+    ("categories", "dtype"),
+    [
+        (["a", "b", "c"], "object"),
+        (["a", "b", "c"], "str"),
+        (["x", "y"], "category"),
+        ([1, 2, 3], "category"),
+        ([1, 2, 3], "int64"),
+        ([True, False], "bool"),
+        (["a", 1], "object"),
+        (["a", "a"], "object"),
+    ],
+)
+def test_categories_from_codes_match_categories_from_values(categories, dtype):
+    codes = np.random.default_rng(1).integers(-1, len(categories), 60)
+    values = np.asarray([*categories, None], dtype=object)[codes]
+    expected = dtypes.restore(values, dtype)
+    pd.testing.assert_series_equal(dtypes.restore_codes(codes, categories, dtype), expected)

@@ -151,8 +151,7 @@ class CategoricalTransformer(ColumnTransformer):
             weights = np.asarray(self.tail_counts, dtype=np.float64) + 1e-12
             drawn = rng.choice(self.tail, size=int(is_other.sum()), p=weights / weights.sum())
             codes[is_other] = drawn
-        categories = np.asarray([*self.column.categories, None], dtype=object)
-        return self.from_values(categories[codes])
+        return dtypes.restore_codes(codes, list(self.column.categories or []), self.column.dtype)
 
     def from_values(self, values: np.ndarray) -> pd.Series:
         if self.column.dtype == "category":
