@@ -299,8 +299,6 @@ class TabularVAE(BaseEstimator):
                 "expected_batch_size": q * n_rows,
             }
             self.model_ = self._build_model(seed, private)
-            # DP-SGD steps never call the model as a whole, which is what marks it built.
-            self.model_.build_for()
             callbacks = [_ProgressCallback(progress, epochs)] if progress else []
             self.history_ = train_private(
                 self.model_, blocks, q, epochs, steps_per_epoch, callbacks
@@ -377,6 +375,10 @@ class TabularVAE(BaseEstimator):
             jit_compile=False,
             steps_per_execution=1 if private else _STEPS_PER_EXECUTION,
         )
+        # Variables made while the training step is traced (the optimizer's, built lazily
+        # by its first update) make TensorFlow trace the step a second time.
+        model.build_for()
+        model.optimizer.build(model.trainable_variables)
         return model
 
     def _split_heads(self, condition_names: list[str]) -> None:
