@@ -171,6 +171,32 @@ def test_dependencies_between_columns_are_found():
     assert determined["noise"] is None and determined["code"] is None
 
 
+def test_numbers_that_copy_each_other_share_one_columns_loss_weight():
+    rng = np.random.default_rng(0)
+    minutes = rng.uniform(0, 350, 500).round(1)
+    minutes[rng.random(500) < 0.1] = np.nan
+    length = rng.normal(5.0, 1.0, 500)
+    frame = pd.DataFrame(
+        {
+            "day_minutes": minutes,
+            "day_charge": (minutes * 0.17).round(2),
+            "day_hours": minutes / 60,
+            # Close, but two quantities: as a diamond's length and width.
+            "length": length,
+            "width": length + rng.normal(0.0, 0.05, 500),
+            "calls": rng.integers(0, 10, 500),
+        }
+    )
+    schema = infer_schema(frame)
+    weights = {c.name: c.loss_weight for c in schema.columns}
+    assert weights["day_minutes"] == weights["day_charge"] == weights["day_hours"] == 1 / 3
+    assert weights["length"] == weights["width"] == weights["calls"] == 1.0
+    # The weights are the schema's, so a user sees them and an edit wins.
+    edited = schema.replace("day_charge", loss_weight=2.0).resolve(frame)
+    assert edited["day_charge"].loss_weight == 2.0
+    assert edited["day_minutes"].loss_weight == 1 / 3
+
+
 def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_another():
     frame = make_bookings(400, seed=0)
     rng = np.random.default_rng(1)
