@@ -855,8 +855,7 @@ class TabularVAE(BaseEstimator):
                 raise ModelFileError(f"{path} is not a valid tabvae model: {exc}") from None
             model.model_ = None
             if model.heads_:
-                model.model_ = model._build_model(seed=0)
-                model.model_.build_for()
+                model.model_ = model._build_model(seed=0)  # built, ready for its weights
                 weights = folder / "model.weights.h5"
                 if not weights.is_file():
                     raise ModelFileError(f"{path} lacks model.weights.h5")
