@@ -15,7 +15,7 @@ Nothing else is read from the rows. Bounds, category lists, rounding, nullabilit
 and constant values must be given in the schema (:func:`resolve_private_schema`); the latent
 prior is N(0, I); early stopping, which reads the data every epoch, is off; ``determined_by``
 and ``relative_to`` rules are dropped and condition columns refused, since they tabulate the
-rows.
+rows. A ``computed_from`` rule is kept: its scale and offset are the schema's.
 
 The number of rows, the column names and their pandas dtypes are treated as public, as in
 DP-SGD practice (``q`` and the default ``delta = 1 / n`` use the row count). Neighbouring
@@ -470,11 +470,13 @@ def fit_private_table(
     -------
     TableTransformer
     """
+    from tabvae.schema import check_computed, learned
     from tabvae.table import TableTransformer
     from tabvae.transformers import transformer_class
     from tabvae.transformers.categorical import MAX_LEVELS
 
-    transformers = [transformer_class(c.kind)(c) for c in schema.modeled]
+    check_computed(schema)
+    transformers = [transformer_class(c.kind)(c) for c in learned(schema.modeled)]
     counted = [t for t in transformers if t.column.kind in COUNTED_KINDS]
     if counted and noise_multiplier is None:
         raise ValueError("column histograms need a noise multiplier")

@@ -38,11 +38,15 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
     if k <= 1:
         return df, schema
     df = df.copy()
-    for column in schema.modeled:
+    # Computed columns last: their bounds are their sources' bounds, computed.
+    for column in sorted(schema.modeled, key=lambda c: c.computed_from is not None):
         if column.kind != "numerical":
             continue
         numbers = dtypes.to_float(df[column.name])
-        bounds = extreme_bounds(numbers, k, column)
+        if column.computed_from is None:
+            bounds = extreme_bounds(numbers, k, column)
+        else:
+            bounds = computed_bounds(schema[column.computed_from["column"]], column)
         if bounds is None:
             continue
         low, high = bounds
@@ -52,6 +56,20 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
         ).to_numpy()
         schema = schema.replace(column.name, min=low, max=high)
     return df, schema
+
+
+def computed_bounds(source: Column, column: Column) -> tuple[float | int, float | int] | None:
+    """The range of a computed column: its rule applied to its source's range."""
+    if source.min is None or source.max is None or column.computed_from is None:
+        return None
+    offset, scale = column.computed_from.get("offset", 0.0), column.computed_from["scale"]
+    ends = [offset + scale * float(end) for end in (source.min, source.max)]
+    if column.decimals is not None:
+        ends = [float(np.round(end, column.decimals)) for end in ends]
+    low, high = min(ends), max(ends)
+    if column.decimals == 0:
+        return int(low), int(high)
+    return low, high
 
 
 def extreme_bounds(

@@ -87,6 +87,10 @@ class Column:
     determined_by : str, optional
         Another column whose value fixes this one's in the data (a code and its label, a date
         and its holiday flag). Synthetic rows then always carry a combination seen in training.
+    computed_from : dict, optional
+        ``{"column": A, "scale": s, "offset": o}``: this number is ``o + s * A`` rounded to
+        its decimals in every training row (a charge at a flat rate per minute, a price in
+        two currencies). It is not learned; synthetic rows compute it from their ``A``.
     relative_to : str, optional
         Another column that this one is learned relative to. Of the same kind: numbers and
         dates that stay on one side of it as where they lie past it in their own distribution
@@ -115,6 +119,7 @@ class Column:
     exclude: bool = False
     determined_by: str | None = None
     relative_to: str | None = None
+    computed_from: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form: the fields a user edits always, the others when set."""
@@ -249,7 +254,9 @@ class Schema:
             fields.update({k: v for k, v in column.to_dict().items() if k not in _DATA_FIELDS})
             resolved.append(Column.from_dict(fields))
             transformer_class(column.kind).check_column(resolved[-1])
-        return Schema(tuple(resolved))
+        schema = Schema(tuple(resolved))
+        check_computed(schema)
+        return schema
 
 
 @cache
@@ -324,6 +331,11 @@ def infer_schema(df: pd.DataFrame) -> Schema:
         kind = infer_kind(series)
         check_column_values(series, kind)
         columns.append(Column.from_dict(describe_column(series, kind)))
+    computed = infer_computed(df, columns)
+    columns = [
+        dataclasses.replace(c, computed_from=computed[c.name]) if c.name in computed else c
+        for c in columns
+    ]
     determinants = infer_dependencies(df, columns)
     columns = [
         dataclasses.replace(c, determined_by=determinants[c.name]) if c.name in determinants else c
@@ -343,26 +355,26 @@ def infer_schema(df: pd.DataFrame) -> Schema:
     )
 
 
+def learned(columns: Iterable[Column]) -> list[Column]:
+    """The columns the model learns: modeled, and not computed from another column."""
+    return [c for c in columns if not c.exclude and c.computed_from is None]
+
+
 #: Numbers whose values move together at least this closely (absolute Pearson correlation,
 #: rows where both are present) are copies of one quantity in other units: a call's minutes
 #: and its charge at a flat rate (modeldata/mlc_churn: 1 - r of 5e-8 to 7e-6). The closest
 #: pair of distinct quantities in the benchmark tables, ggplot2/diamonds' length and width,
 #: reaches 0.99895 on the rows the screen reads.
 COPY_CORRELATION = 0.9999
+#: Significant digits tried, simplest first, for the scale and offset of a computed number.
+_MAX_SIGNIFICANT_DIGITS = 15
 
 
-def infer_copy_weights(df: pd.DataFrame, columns: list[Column]) -> dict[str, float]:
-    """Loss weights that make numbers which copy each other count as one column together.
-
-    Each number the latent code pins down buys the reconstruction loss up to a few nats a
-    row, so a quantity stored twice bought the code twice over and crowded out categories.
-    On modeldata/mlc_churn (four minutes/charge pairs) the code all but ignored ``churn``,
-    and a model trained on the synthetic rows scored ROC AUC 0.67 against 0.93 trained on
-    the real ones. Each of ``k`` copies gets weight ``1 / k``.
-    """
-    names = [c.name for c in columns if c.kind == "numerical" and not c.exclude]
+def copy_groups(df: pd.DataFrame, columns: list[Column]) -> list[list[str]]:
+    """Groups (in schema order) of learned numbers that copy each other (``COPY_CORRELATION``)."""
+    names = [c.name for c in learned(columns) if c.kind == "numerical"]
     if len(names) < 2:
-        return {}
+        return []
     sample = df[names].sample(n=min(len(df), RELATION_SCREEN_ROWS), random_state=0)
     numbers = sample.apply(dtypes.to_float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -373,7 +385,74 @@ def infer_copy_weights(df: pd.DataFrame, columns: list[Column]) -> dict[str, flo
             merged = group_of[a] | group_of[b]
             for name in merged:
                 group_of[name] = merged
-    return {name: 1.0 / len(group) for name, group in group_of.items() if len(group) > 1}
+    groups = {id(group): group for group in group_of.values() if len(group) > 1}
+    return [[n for n in names if n in group] for group in groups.values()]
+
+
+def infer_computed(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, Any]]:
+    """Numbers that are another number in other units, exactly (``{B: computed_from}``).
+
+    In each group of copies the number with the most distinct values (the first of equals)
+    is the source; each other member that is ``offset + scale * source`` rounded to its own
+    decimals in every row, with the same gaps, is computed from it. Scale and offset are the
+    simplest (fewest significant digits) that reproduce every row.
+    """
+    by_name = {c.name: c for c in columns}
+    found: dict[str, dict[str, Any]] = {}
+    for group in copy_groups(df, columns):
+        numbers = {name: dtypes.to_float(df[name]) for name in group}
+        distinct = {name: len(np.unique(v[~np.isnan(v)])) for name, v in numbers.items()}
+        source = max(group, key=lambda name: (distinct[name], -group.index(name)))
+        for name in group:
+            if name == source:
+                continue
+            rule = linear_rule(numbers[source], numbers[name], by_name[name].decimals)
+            if rule is not None:
+                found[name] = {"column": source, **rule}
+    return found
+
+
+def linear_rule(
+    source: np.ndarray, target: np.ndarray, decimals: int | None
+) -> dict[str, float] | None:
+    """The simplest ``{"scale", "offset"}`` with ``target == offset + scale * source`` rounded
+    to ``decimals`` (to float precision when None) in every row; None when there is none."""
+    gaps = np.isnan(source)
+    if not np.array_equal(gaps, np.isnan(target)) or (~gaps).sum() < MIN_ROWS_FOR_ID:
+        return None
+    source, target = source[~gaps], target[~gaps]
+    if np.ptp(source) == 0:
+        return None
+    slope, intercept = np.polyfit(source, target, 1)
+    magnitude = max(1.0, float(np.abs(target).max()))
+    # Half a unit of the last decimal (a tie may round either way), plus float noise.
+    tolerance = (0.0 if decimals is None else 0.5 * 10.0**-decimals) + 1e-9 * magnitude
+    scales = _simplest_first(float(slope))
+    offsets = [0.0, *_simplest_first(float(intercept))]
+    for scale in scales:
+        for offset in offsets:
+            if np.abs(target - (offset + scale * source)).max() <= tolerance:
+                return {"scale": scale, "offset": offset}
+    return None
+
+
+def _simplest_first(value: float) -> list[float]:
+    """``value`` rounded to 1, 2, ... significant digits, without repeats."""
+    rounded = [float(f"{value:.{digits}g}") for digits in range(1, _MAX_SIGNIFICANT_DIGITS + 1)]
+    return list(dict.fromkeys([*rounded, value]))
+
+
+def infer_copy_weights(df: pd.DataFrame, columns: list[Column]) -> dict[str, float]:
+    """Loss weights that make numbers which copy each other count as one column together.
+
+    Each number the latent code pins down buys the reconstruction loss up to a few nats a
+    row, so a quantity stored twice bought the code twice over and crowded out categories.
+    On modeldata/mlc_churn (four minutes/charge pairs) the code all but ignored ``churn``,
+    and a model trained on the synthetic rows scored ROC AUC 0.67 against 0.93 trained on
+    the real ones. Each of ``k`` learned copies gets weight ``1 / k``; a number computed from
+    another (:func:`infer_computed`) is not learned and does not count.
+    """
+    return {name: 1.0 / len(group) for group in copy_groups(df, columns) for name in group}
 
 
 #: Kinds whose values can be determined by another column's (numbers: a daily average).
@@ -389,7 +468,7 @@ def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str
     Each dependent column gets one determinant, the one with the fewest distinct values;
     determinants are never dependent themselves, so applying the rules needs no ordering.
     """
-    modeled = [c for c in columns if not c.exclude]
+    modeled = learned(columns)
     dependents = [c.name for c in modeled if c.kind in DEPENDENT_KINDS]
     # Categories, whole numbers with few values (an area that is 0 exactly when there is no
     # pool) and dates (a holiday flag, a daily average) can determine a column.
@@ -491,9 +570,7 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     in all but a few rows, learned as a difference, did worse than learned on their own.
     """
     bound = in_dependencies(columns)
-    usable = [
-        c for c in columns if not c.exclude and c.kind in RELATIVE_KINDS and c.name not in bound
-    ]
+    usable = [c for c in learned(columns) if c.kind in RELATIVE_KINDS and c.name not in bound]
     if len(usable) < 2:
         return {}
     sample = df.sample(n=min(len(df), RELATION_SCREEN_ROWS), random_state=0)
@@ -526,7 +603,7 @@ def _infer_groupings(
     categories marks, or split by its categories, with that category (``{B: A}``)."""
     from tabvae.transformers.numerical import find_point_masses
 
-    modeled = [c for c in columns if not c.exclude and c.name not in bound]
+    modeled = [c for c in learned(columns) if c.name not in bound]
     groups = [c for c in modeled if c.kind in GROUP_KINDS]
     numbers = [c for c in modeled if c.kind in ("numerical", "datetime") and c.name not in taken]
     if not groups or not numbers or len(df) < MIN_ROWS_FOR_ID:
@@ -621,6 +698,33 @@ def in_dependencies(columns: Iterable[Column]) -> set[str]:
         if column.determined_by:
             names |= {column.name, column.determined_by}
     return names
+
+
+def check_computed(schema: Schema) -> None:
+    """Raise :class:`SchemaError` unless every ``computed_from`` rule can be applied.
+
+    A computed number is computed from a learned (modeled, not computed) number, and takes
+    no part in ``determined_by`` or ``relative_to`` rules: it is filled in after them.
+    """
+    modeled = {c.name: c for c in schema.modeled}
+    bound = in_dependencies(modeled.values())
+    references = {c.relative_to for c in modeled.values()}
+    for column in modeled.values():
+        if column.computed_from is None:
+            continue
+        source = modeled.get(column.computed_from["column"])
+        where = f"column {column.name!r} is computed_from {column.computed_from['column']!r}"
+        if column.kind != "numerical" or source is None or source.kind != "numerical":
+            raise SchemaError(f"{where}: both must be modeled numerical columns")
+        if not column.computed_from["scale"]:
+            raise SchemaError(f"{where} with scale 0; a constant is a constant column")
+        if source.name == column.name or source.computed_from is not None:
+            raise SchemaError(f"{where}, which is itself computed; compute both from one column")
+        if column.name in bound or column.relative_to or column.name in references:
+            raise SchemaError(
+                f"{where} and also takes part in a determined_by or relative_to rule; "
+                "keep one of the rules"
+            )
 
 
 def _relation_values(series: pd.Series, column: Column) -> np.ndarray:

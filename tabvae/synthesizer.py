@@ -215,7 +215,9 @@ class TabularVAE(BaseEstimator):
         check_condition_columns(condition_names, self.schema_.modeled)
         for name in condition_names:
             # A condition's value is given, never derived from another column.
-            self.schema_ = self.schema_.replace(name, determined_by=None, relative_to=None)
+            self.schema_ = self.schema_.replace(
+                name, determined_by=None, relative_to=None, computed_from=None
+            )
         self.transformer_ = TableTransformer(self.schema_, int(self.extreme_value_k)).fit(df)
         self._split_heads(condition_names)
         self.conditions_: ConditionTable | None = None

@@ -12,7 +12,7 @@ from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.relations import Relation, relation_order
-from tabvae.schema import Schema
+from tabvae.schema import Schema, check_computed, learned
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
 
@@ -91,6 +91,9 @@ class TableTransformer:
     (see :mod:`tabvae.relations`), and ``originals_`` keeps the transformer of the column
     itself, which restores it.
 
+    A column computed from another (``computed_from``) has no transformer in
+    ``transformers_`` and no head: it is computed from its source when rows are decoded.
+
     Parameters
     ----------
     schema : Schema
@@ -106,13 +109,24 @@ class TableTransformer:
         self.dependencies_: dict[str, Dependency] = {}
         self.relations_: dict[str, Relation] = {}
         self.originals_: dict[str, ColumnTransformer] = {}
+        self.computed_ = self._computed(schema)
+
+    @staticmethod
+    def _computed(schema: Schema) -> dict[str, ColumnTransformer]:
+        """Computed columns' transformers: unfitted, they only restore values."""
+        return {
+            c.name: transformer_class(c.kind)(c)
+            for c in schema.modeled
+            if c.computed_from is not None
+        }
 
     def fit(self, df: pd.DataFrame) -> TableTransformer:
         """Fit a transformer per modeled column, the value map of each dependency and the
         encoded form of each relative column."""
+        check_computed(self.schema)
         own = {
             column.name: transformer_class(column.kind)(column).fit(df[column.name])
-            for column in self.schema.modeled
+            for column in learned(self.schema.modeled)
         }
         modeled = {c.name for c in self.schema.modeled}
         self.dependencies_ = {}
@@ -127,21 +141,24 @@ class TableTransformer:
                 )
             self.dependencies_[column.name] = Dependency.fit(df[determinant], df[column.name])
         self.relations_, self.originals_ = {}, {}
-        learned = dict(own)
+        learned_as = dict(own)
         for name in relation_order(self.schema):
             reference = str(self.schema[name].relative_to)
             relation = Relation.fit(own[name], own[reference], df, self.extreme_value_k)
             self.relations_[name] = relation
             self.originals_[name] = own[name]
             encoded = relation.encode(df, own[name], own[reference])
-            learned[name] = transformer_class(relation.encoded.kind)(relation.encoded).fit(encoded)
-        self.transformers_ = [learned[column.name] for column in self.schema.modeled]
+            encoded_kind = transformer_class(relation.encoded.kind)
+            learned_as[name] = encoded_kind(relation.encoded).fit(encoded)
+        self.transformers_ = [learned_as[name] for name in own]
         return self
 
     def original(self, name: str) -> ColumnTransformer:
         """The transformer of the column itself (not of its encoded form)."""
         if name in self.originals_:
             return self.originals_[name]
+        if name in self.computed_:
+            return self.computed_[name]
         return next(t for t in self.transformers_ if t.column.name == name)
 
     @property
@@ -208,6 +225,26 @@ class TableTransformer:
             determinant = self.schema[name].determined_by
             fixed = dependency.apply(frame[determinant], frame[name])
             frame[name] = by_name[name].from_values(fixed)
+        for name, transformer in self.computed_.items():
+            # Last: the source may have been moved by a determined_by rule above.
+            rule = transformer.column.computed_from or {}
+            source = self.original(rule["column"])
+            assert isinstance(source, ContinuousTransformer)
+            assert isinstance(transformer, ContinuousTransformer)
+            offset, scale = rule.get("offset", 0.0), rule["scale"]
+            if known is not None and name in known.columns:
+                # A row being imputed that knows this column but not its source: the source
+                # follows from it.
+                given_here = transformer.to_numbers(known[name].reset_index(drop=True))
+                sources = source.to_numbers(frame[rule["column"]])
+                lacking = ~np.isnan(given_here)
+                if rule["column"] in known.columns:
+                    lacking &= known[rule["column"]].reset_index(drop=True).isna().to_numpy()
+                sources[lacking] = (given_here[lacking] - offset) / scale
+                frame[rule["column"]] = source.from_numbers(sources, np.isnan(sources))
+            numbers = source.to_numbers(frame[rule["column"]])
+            frame[name] = transformer.from_numbers(offset + scale * numbers, np.isnan(numbers))
+            self._keep_known(frame, name, known)
         return frame
 
     def _keep_known(self, frame: pd.DataFrame, name: str, known: pd.DataFrame | None) -> None:
@@ -305,15 +342,15 @@ class TableTransformer:
                 )
                 for name, data in relations.items()
             }
-            learned = {
+            learned_as = {
                 c.name: table.relations_[c.name].encoded if c.name in table.relations_ else c
-                for c in schema.modeled
+                for c in learned(schema.modeled)
             }
             table.transformers_ = [
-                transformer_class(learned[c.name].kind).from_state(
-                    learned[c.name], state["columns"][c.name]
+                transformer_class(learned_as[c.name].kind).from_state(
+                    learned_as[c.name], state["columns"][c.name]
                 )
-                for c in schema.modeled
+                for c in learned(schema.modeled)
             ]
             table.dependencies_ = {
                 name: Dependency(pairs) for name, pairs in state["dependencies"].items()

@@ -183,6 +183,25 @@ def test_private_transformers_come_from_the_schema_and_noisy_counts(private_mode
     assert private_model.transformer_.dependencies_ == {}
 
 
+def test_a_computed_number_in_the_users_schema_is_kept_and_spends_no_histogram(mixed_frame):
+    # The rule is the user's (public) schema, not read from the rows: income in thousands.
+    frame = mixed_frame.assign(income_k=(mixed_frame["income"] / 1000).round(5))
+    public = infer_schema(make_mixed_frame(seed=1).assign(income_k=0.0)).replace(
+        "income_k",
+        kind="numerical",
+        min=0.0,
+        max=1000.0,
+        decimals=5,
+        nullable=True,
+        computed_from={"column": "income", "scale": 0.001},
+    )
+    model = TabularVAE(**SMALL, dp=True, epsilon=2.0, random_state=0).fit(frame, schema=public)
+    assert "income_k" not in [t.column.name for t in model.transformer_.transformers_]
+    synthetic = model.sample(200, seed=0)
+    expected = (synthetic["income"] / 1000).round(5)
+    assert np.allclose(synthetic["income_k"], expected, equal_nan=True, rtol=0, atol=1e-12)
+
+
 def test_noise_free_histograms_give_the_true_counts(mixed_frame, public_schema):
     schema = dp.resolve_private_schema(public_schema, mixed_frame)
     table = dp.fit_private_table(schema, mixed_frame, 1e-9, np.random.default_rng(0))

@@ -171,16 +171,23 @@ def test_dependencies_between_columns_are_found():
     assert determined["noise"] is None and determined["code"] is None
 
 
-def test_numbers_that_copy_each_other_share_one_columns_loss_weight():
+def test_numbers_in_other_units_are_computed_and_inexact_copies_share_one_weight():
     rng = np.random.default_rng(0)
     minutes = rng.uniform(0, 350, 500).round(1)
+    night_seconds = rng.uniform(0, 21_000, 500)
     minutes[rng.random(500) < 0.1] = np.nan
     length = rng.normal(5.0, 1.0, 500)
+    celsius = rng.normal(15.0, 8.0, 500).round(1)
     frame = pd.DataFrame(
         {
             "day_minutes": minutes,
             "day_charge": (minutes * 0.17).round(2),
             "day_hours": minutes / 60,
+            "celsius": celsius,
+            "fahrenheit": celsius * 1.8 + 32,
+            # Charged by the second: a copy of the time, but not a function of it as stored.
+            "night_minutes": (night_seconds / 60).round(1),
+            "night_charge": (night_seconds / 60 * 0.045).round(2),
             # Close, but two quantities: as a diamond's length and width.
             "length": length,
             "width": length + rng.normal(0.0, 0.05, 500),
@@ -188,13 +195,18 @@ def test_numbers_that_copy_each_other_share_one_columns_loss_weight():
         }
     )
     schema = infer_schema(frame)
-    weights = {c.name: c.loss_weight for c in schema.columns}
-    assert weights["day_minutes"] == weights["day_charge"] == weights["day_hours"] == 1 / 3
-    assert weights["length"] == weights["width"] == weights["calls"] == 1.0
+    computed = {c.name: c.computed_from for c in schema.columns if c.computed_from}
+    assert computed.keys() == {"day_charge", "day_hours", "fahrenheit"}
+    assert computed["day_charge"] == {"column": "day_minutes", "scale": 0.17, "offset": 0.0}
+    assert computed["fahrenheit"] == {"column": "celsius", "scale": 1.8, "offset": 32.0}
+    assert computed["day_hours"]["column"] == "day_minutes"
+    assert computed["day_hours"]["scale"] == pytest.approx(1 / 60, rel=1e-9)
+    weights = {c.name: c.loss_weight for c in schema.columns if c.loss_weight != 1.0}
+    assert weights == {"night_minutes": 0.5, "night_charge": 0.5}
     # The weights are the schema's, so a user sees them and an edit wins.
-    edited = schema.replace("day_charge", loss_weight=2.0).resolve(frame)
-    assert edited["day_charge"].loss_weight == 2.0
-    assert edited["day_minutes"].loss_weight == 1 / 3
+    edited = schema.replace("night_charge", loss_weight=2.0).resolve(frame)
+    assert edited["night_charge"].loss_weight == 2.0
+    assert edited["night_minutes"].loss_weight == 0.5
 
 
 def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_another():

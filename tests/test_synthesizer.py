@@ -189,6 +189,77 @@ def test_determined_columns_keep_training_pairs():
     assert set(zip(synthetic["code"], synthetic["label"], strict=True)) <= seen
 
 
+def _calls(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    minutes = rng.gamma(4.0, 45.0, n).round(1)
+    minutes[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame(
+        {
+            "plan": rng.choice(["basic", "plus"], n),
+            "minutes": minutes,
+            "charge": (minutes * 0.17).round(2),
+            "calls": rng.integers(0, 9, n).astype("int64"),
+        }
+    )
+
+
+def test_a_number_in_other_units_is_computed_from_its_source_in_every_row(tmp_path):
+    frame = _calls(300, seed=0)
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["charge"].computed_from == {
+        "column": "minutes",
+        "scale": 0.17,
+        "offset": 0.0,
+    }
+    assert "charge" not in [head.name for head in model.transformer_.heads]
+    synthetic = model.sample(400, seed=0)
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    expected = (synthetic["minutes"] * 0.17).round(2)
+    assert synthetic["charge"].isna().equals(synthetic["minutes"].isna())
+    assert np.allclose(synthetic["charge"], expected, equal_nan=True, rtol=0, atol=1e-9)
+    assert synthetic["minutes"].isna().any()
+    model.save(tmp_path / "calls")
+    assert TabularVAE.load(tmp_path / "calls").sample(400, seed=0).equals(synthetic)
+    # Imputing: a known charge gives the missing minutes, and known minutes the charge.
+    holes = frame.head(40).copy()
+    holes.loc[:19, "minutes"] = np.nan
+    holes.loc[20:, "charge"] = np.nan
+    filled = model.impute(holes, seed=0)
+    minutes = model.schema_["minutes"]
+    inside = frame.head(40)["minutes"].between(minutes.min, minutes.max)  # not clipped
+    given = holes["charge"].notna() & inside
+    assert np.allclose(filled.loc[given, "minutes"], frame.head(40).loc[given, "minutes"])
+    charge = (filled["minutes"] * 0.17).round(2)
+    assert np.allclose(filled.loc[inside, "charge"], charge[inside], equal_nan=True)
+
+
+def test_a_computed_number_edited_out_of_the_schema_is_learned():
+    frame = _calls(200, seed=1)
+    schema = infer_schema(frame).replace("charge", computed_from=None)
+    model = TabularVAE(**SMALL, random_state=0).fit(frame, schema=schema)
+    assert "charge" in [head.name for head in model.transformer_.heads]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"column": "nowhere", "scale": 2.0}, "both must be modeled numerical"),
+        ({"column": "plan", "scale": 2.0}, "both must be modeled numerical"),
+        ({"column": "charge", "scale": 2.0}, "itself computed"),
+        ({"column": "minutes", "scale": 0}, "scale 0"),
+    ],
+)
+def test_computed_numbers_a_model_cannot_keep_are_refused(rule, message):
+    frame = _calls(100, seed=2)
+    schema = infer_schema(frame)
+    if rule["column"] == "charge":
+        schema = schema.replace("minutes", computed_from={"column": "charge", "scale": 2.0})
+    else:
+        schema = schema.replace("charge", computed_from=rule)
+    with pytest.raises(SchemaError, match=message):
+        TabularVAE(**SMALL).fit(frame, schema=schema)
+
+
 def test_zero_inflated_amounts_keep_their_zeros_with_their_category():
     # The amount is exactly 0 when (and only when) there is no item: a point mass the model
     # chooses together with the category, not a Gaussian straddling the zero.
