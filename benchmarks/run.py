@@ -78,7 +78,8 @@ TABLES: dict[str, TableSpec] = {
 #: More tables, first run to check that the defaults carry over to new data; since then
 #: some have informed defaults too (see benchmarks/README.md). Run them with
 #: ``--tables attrition HMDA hotel_rates`` and ``--tables mlc_churn CreditCard stackoverflow
-#: Sacramento`` (first run 2026-11-23); a run on all five keeps to TABLES.
+#: Sacramento`` (first run 2026-11-23) and ``--tables loans`` (2026-11-24: 56 columns, a
+#: job title of thousands of values); a run on all five keeps to TABLES.
 EXTRA_TABLES: dict[str, TableSpec] = {
     spec.key: spec
     for spec in [
@@ -95,6 +96,13 @@ EXTRA_TABLES: dict[str, TableSpec] = {
         TableSpec("CreditCard", "AER", "CreditCard", "card", "card (binary, AUC)"),
         TableSpec("stackoverflow", "modeldata", "stackoverflow", "Remote", "Remote (binary, AUC)"),
         TableSpec("Sacramento", "modeldata", "Sacramento", "price", "price (regression, R^2)"),
+        TableSpec(
+            "loans",
+            "openintro",
+            "loans_full_schema",
+            "interest_rate",
+            "interest_rate (regression, R^2)",
+        ),
     ]
 }
 #: Every table ``--tables`` accepts.

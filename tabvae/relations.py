@@ -33,7 +33,7 @@ from tabvae.schema import (
     Column,
     Schema,
     describe_column,
-    in_dependencies,
+    moved_by_dependencies,
     order_of,
 )
 from tabvae.transformers import ColumnTransformer
@@ -375,10 +375,10 @@ def relation_order(schema: Schema) -> list[str]:
     """Relative columns in an order where every reference comes before its dependents.
 
     Raises :class:`SchemaError` for a reference that is not a modeled column of the same
-    kind, for a column that also takes part in a ``determined_by`` rule, and for cycles.
+    kind, for a column whose value a ``determined_by`` rule sets, and for cycles.
     """
     modeled = {c.name: c for c in schema.modeled}
-    bound = in_dependencies(modeled.values())
+    bound = moved_by_dependencies(modeled.values())
     pending = {}
     for column in modeled.values():
         reference = column.relative_to
@@ -400,8 +400,8 @@ def relation_order(schema: Schema) -> list[str]:
             )
         if {column.name, reference} & bound:
             raise SchemaError(
-                f"column {column.name!r} is relative_to {reference!r}, and one of them also "
-                "takes part in a determined_by rule; keep one of the two rules"
+                f"column {column.name!r} is relative_to {reference!r}, and a determined_by "
+                "rule sets one of them; keep one of the two rules"
             )
         pending[column.name] = reference
     order: list[str] = []

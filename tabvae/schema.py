@@ -557,19 +557,20 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     (almost) every row although random pairs would not be (a remodel year and the build
     year), or in nearly every row when the two are often equal (a first floor's area and
     the basement's); a category when it agrees with an earlier one far beyond chance (a second
-    exterior and the first). The two must be missing in the same rows, and neither may take
-    part in a ``determined_by`` rule. Of several candidates B takes the one it equals most
-    often, then the nearest; chains (A before B before C) are allowed. A number or date with
-    no such partner is relative to the category that explains most of its variance, when that
-    is at least ``WITHIN_SHARE`` (a latitude and its neighborhood), when one of its
-    categories marks a point mass of the number (no garage, and a garage area of 0), or when
-    its categories split the number's range between them (a rating and its raise).
+    exterior and the first). The two must be missing in the same rows, and neither may be
+    changed by a ``determined_by`` rule (:func:`moved_by_dependencies`). Of several
+    candidates B takes the one it equals most often, then the nearest; chains (A before B
+    before C) are allowed. A number or date with no such partner is relative to the category
+    that explains most of its variance, when that is at least ``WITHIN_SHARE`` (a latitude and
+    its neighborhood), when one of its categories marks a point mass of the number (no garage,
+    and a garage area of 0), or when its categories split the number's range between them (a
+    rating and its raise).
 
     Measured on the benchmark tables: an order learned as a share of the column's own
     distribution past its reference helped; numbers that were merely often equal, or ordered
     in all but a few rows, learned as a difference, did worse than learned on their own.
     """
-    bound = in_dependencies(columns)
+    bound = moved_by_dependencies(columns)
     usable = [c for c in learned(columns) if c.kind in RELATIVE_KINDS and c.name not in bound]
     if len(usable) < 2:
         return {}
@@ -697,6 +698,25 @@ def in_dependencies(columns: Iterable[Column]) -> set[str]:
     for column in columns:
         if column.determined_by:
             names |= {column.name, column.determined_by}
+    return names
+
+
+def moved_by_dependencies(columns: Iterable[Column]) -> set[str]:
+    """Names of the columns whose sampled value a ``determined_by`` rule may change.
+
+    A dependent is looked up from its determinant, and a number or date that determines
+    numbers moves to a nearby seen value (:meth:`TableTransformer._nearest_seen`). A category
+    or flag that determines others is left as drawn, so another column can be learned
+    relative to it (an interest rate within its sub-grade, which fixes the grade).
+    """
+    columns = list(columns)
+    kinds = {c.name: c.kind for c in columns}
+    names: set[str] = set()
+    for column in columns:
+        if column.determined_by:
+            names.add(column.name)
+            if kinds.get(column.determined_by) not in GROUP_KINDS:
+                names.add(column.determined_by)
     return names
 
 

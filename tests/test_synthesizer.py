@@ -260,6 +260,26 @@ def test_computed_numbers_a_model_cannot_keep_are_refused(rule, message):
         TabularVAE(**SMALL).fit(frame, schema=schema)
 
 
+def test_a_number_is_learned_within_a_category_that_determines_another():
+    # A sub-grade fixes the grade and sets the interest rate's band.
+    rng = np.random.default_rng(4)
+    sub_grade = rng.choice([f"{g}{i}" for g in "ABCD" for i in (1, 2)], 400)
+    base = {s: 5.0 + 2.5 * k for k, s in enumerate(sorted(set(sub_grade)))}
+    rate = np.array([base[s] for s in sub_grade]) + rng.uniform(0.0, 1.5, 400).round(2)
+    frame = pd.DataFrame(
+        {"sub_grade": sub_grade, "grade": [s[0] for s in sub_grade], "rate": rate.round(2)}
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["grade"].determined_by == "sub_grade"
+    assert model.schema_["rate"].relative_to == "sub_grade"
+    synthetic = model.sample(600, seed=0)
+    assert (synthetic["grade"] == synthetic["sub_grade"].str[0]).all()
+    band = frame.groupby("sub_grade")["rate"].agg(["min", "max"])
+    low = synthetic["sub_grade"].map(band["min"])
+    high = synthetic["sub_grade"].map(band["max"])
+    assert synthetic["rate"].between(low, high).all()
+
+
 def test_zero_inflated_amounts_keep_their_zeros_with_their_category():
     # The amount is exactly 0 when (and only when) there is no item: a point mass the model
     # chooses together with the category, not a Gaussian straddling the zero.
