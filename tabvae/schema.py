@@ -747,6 +747,45 @@ def check_computed(schema: Schema) -> None:
             )
 
 
+def as_given(schema: Schema, df: pd.DataFrame, names: Iterable[str]) -> Schema:
+    """The schema with the rules of the columns whose values are given (conditions) dropped.
+
+    A given value is never derived from another column. A given column computed from
+    another becomes the source of that column, and of the others computed from it, where
+    each rule turns around exactly (the shares answering yes and no), so that they stay in
+    step; otherwise they are learned apart.
+    """
+    names = list(names)
+    for name in names:
+        rule = schema[name].computed_from
+        schema = schema.replace(name, determined_by=None, relative_to=None, computed_from=None)
+        if rule is None or rule["column"] in names:
+            continue
+        # The source, and every other column computed from it, from the given column.
+        source = rule["column"]
+        followers = [source] + [
+            c.name
+            for c in schema.modeled
+            if c.computed_from is not None and c.computed_from["column"] == source
+        ]
+        given = dtypes.to_float(df[name])
+        rules = {
+            follower: linear_rule(given, dtypes.to_float(df[follower]), schema[follower].decimals)
+            for follower in followers
+        }
+        if any(r is None for r in rules.values()):
+            continue
+        turned = schema
+        for follower, follower_rule in rules.items():
+            turned = turned.replace(follower, computed_from={"column": name, **follower_rule})
+        try:
+            check_computed(turned)
+        except SchemaError:
+            continue  # the source takes part in other rules; keep those
+        schema = turned
+    return schema
+
+
 def _relation_values(series: pd.Series, column: Column) -> np.ndarray:
     """Comparable values: floats for numbers, seconds for dates, text for categories."""
     present = series.dropna()

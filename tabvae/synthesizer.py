@@ -30,7 +30,7 @@ from tabvae.heads import HeadSpec, decode_heads
 from tabvae.model import LATENT_KEY, VAE, condition_key, input_key
 from tabvae.prior import PRIORS, LatentPrior
 from tabvae.protections import clip_extremes, merge_rare_categories
-from tabvae.schema import Schema, check_frame, infer_schema
+from tabvae.schema import Schema, as_given, check_frame, infer_schema
 from tabvae.table import TableTransformer
 from tabvae.transformers import ColumnTransformer
 
@@ -213,11 +213,7 @@ class TabularVAE(BaseEstimator):
         df, self.schema_ = merge_rare_categories(df, self.schema_, int(self.rare_category_k))
         condition_names = list(self.condition_on or [])
         check_condition_columns(condition_names, self.schema_.modeled)
-        for name in condition_names:
-            # A condition's value is given, never derived from another column.
-            self.schema_ = self.schema_.replace(
-                name, determined_by=None, relative_to=None, computed_from=None
-            )
+        self.schema_ = as_given(self.schema_, df, condition_names)
         self.transformer_ = TableTransformer(self.schema_, int(self.extreme_value_k)).fit(df)
         self._split_heads(condition_names)
         self.conditions_: ConditionTable | None = None

@@ -193,3 +193,30 @@ def test_an_asked_date_stays_when_it_fixes_a_number():
     rows = model.sample(300, conditions={"date": asked}, seed=0)
     assert (rows["date"] == asked).all()
     assert (rows["daily_average"] == average).all()
+
+
+def test_a_given_column_computed_from_another_becomes_its_source():
+    rng = np.random.default_rng(0)
+    yes = rng.integers(0, 101, 300)
+    minutes = rng.uniform(0, 300, 300).round(1)
+    frame = pd.DataFrame(
+        {
+            "yes_pct": yes,
+            "no_pct": 100 - yes,  # turns around exactly
+            "yes_share": yes / 100,
+            "minutes": minutes,
+            "charge": (minutes * 0.17).round(1),  # a dime spans several tenths of a minute
+        }
+    )
+    settings = {"epochs": 3, "batch_size": 64, "hidden": (32,), "latent_dim": 4}
+    model = TabularVAE(**settings, condition_on=["no_pct", "charge"], random_state=0)
+    model.fit(frame)
+    computed = {c.name: c.computed_from for c in model.schema_.columns if c.computed_from}
+    # The charge cannot give back the minutes: the two are learned apart.
+    assert computed == {
+        "yes_pct": {"column": "no_pct", "scale": -1.0, "offset": 100.0},
+        "yes_share": {"column": "no_pct", "scale": -0.01, "offset": 1.0},
+    }
+    rows = model.sample(40, seed=0, conditions={"no_pct": 30, "charge": 17.0})
+    assert (rows["yes_pct"] == 70).all() and np.allclose(rows["yes_share"], 0.7)
+    assert (rows["charge"] == 17.0).all()
