@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_bookings, make_floors, make_houses
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from tabvae import DataError, Schema, SchemaError, infer_schema
-from tabvae.schema import schema_kinds_enum
+from tabvae.schema import linear_rule, schema_kinds_enum
 from tabvae.transformers import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,6 +210,35 @@ def test_numbers_in_other_units_are_computed_and_inexact_copies_share_one_weight
     edited = schema.replace("night_charge", loss_weight=2.0).resolve(frame)
     assert edited["night_charge"].loss_weight == 2.0
     assert edited["night_minutes"].loss_weight == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    source=hnp.arrays(
+        np.float64,
+        st.integers(20, 60),
+        elements=st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)),
+    ),
+    scale=st.floats(-1e3, 1e3).filter(lambda x: abs(x) > 1e-3),
+    offset=st.floats(-1e3, 1e3),
+    decimals=st.sampled_from([None, 0, 2]),
+    noise=st.booleans(),
+)
+def test_a_found_linear_rule_gives_back_every_row(source, scale, offset, decimals, noise):
+    target = offset + scale * source
+    if noise:
+        target = target + np.random.default_rng(0).normal(0.0, 1.0, len(source))
+    if decimals is not None:
+        target = np.round(target, decimals)
+    rule = linear_rule(source, target, decimals)
+    if rule is None:
+        return  # noise, too few rows, or no simple enough scale: learned, not computed
+    present = ~np.isnan(source)
+    # Within half a unit of the last decimal (a tie may round either way) in every row.
+    half_unit = 0.5 * 10.0**-decimals if decimals is not None else 0.0
+    slack = half_unit + 1e-9 * max(1.0, np.abs(target[present]).max())
+    computed = rule["offset"] + rule["scale"] * source[present]
+    assert np.abs(computed - target[present]).max() <= slack
 
 
 def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_another():
