@@ -454,7 +454,7 @@ def _bookings_schema(**changes):
         ({"guests": {"relative_to": "arrival"}}, "both must be numerical"),
         ({"room_booked": {"relative_to": "price"}}, "a number or date relative to a categorical"),
         ({"price": {"relative_to": "deposit"}}, "cycle"),
-        ({"guests": {"kind": "categorical", "determined_by": "room_booked"}}, "determined_by"),
+        ({"room_booked": {"determined_by": "guests"}}, "determined_by"),
     ],
 )
 def test_relations_a_model_cannot_keep_are_refused(changes, message):
