@@ -48,19 +48,53 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path} is empty")
     try:
         if fmt == "csv":
-            sep = "\t" if str(path).lower().endswith(".tsv") else ","
+            sep = _separator(path)
             # pandas silently renames a repeated header to "name.1"; a user should know.
             header = pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0].astype(str)
             repeated = sorted(set(header[header.duplicated()]))
             if repeated:
                 raise DataError(f"{path} has duplicate column names: {repeated}")
-            return pd.read_csv(path, sep=sep)
+            return pd.read_csv(path, sep=sep, decimal=_decimal_mark(path, sep))
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} holds no table") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read {path}: {first_line}") from None
+
+
+#: Separators tried when a CSV file's header holds a single column.
+_OTHER_SEPARATORS = (";", "\t", "|")
+
+
+def _separator(path: Path) -> str:
+    """The CSV separator: a tab for .tsv files, else a comma, unless the header then holds a
+    single column and a semicolon, tab or bar splits it (CSV files written where the decimal
+    mark is a comma use semicolons)."""
+    if str(path).lower().endswith(".tsv"):
+        return "\t"
+
+    def width(sep: str) -> int:
+        return pd.read_csv(path, sep=sep, header=None, nrows=1).shape[1]
+
+    if width(",") > 1:
+        return ","
+    widths = {sep: width(sep) for sep in _OTHER_SEPARATORS}
+    best = max(widths, key=lambda sep: widths[sep])
+    return best if widths[best] > 1 else ","
+
+
+def _decimal_mark(path: Path, sep: str) -> str:
+    """ "," for a semicolon-separated file whose numbers read as numbers only with a decimal
+    comma (1,5), else "."."""
+    if sep != ";":
+        return "."
+
+    def numeric_columns(decimal: str) -> int:
+        head = pd.read_csv(path, sep=sep, decimal=decimal, nrows=1000)
+        return sum(pd.api.types.is_numeric_dtype(dtype) for dtype in head.dtypes)
+
+    return "," if numeric_columns(",") > numeric_columns(".") else "."
 
 
 @contextmanager

@@ -297,6 +297,8 @@ def check_frame(df: Any) -> None:
 
 def check_column_values(series: pd.Series, kind: str) -> None:
     """Raise :class:`DataError` for values no transformer can learn from."""
+    if series.dtype == object:
+        distinct_count(series)
     if series.isna().all():
         raise DataError(
             f"column {series.name!r} is entirely missing; drop it, or mark it "
@@ -893,6 +895,17 @@ def describe_column(series: pd.Series, kind: str) -> dict[str, Any]:
     return fields
 
 
+def distinct_count(values: pd.Series) -> int:
+    """Number of distinct values; :class:`DataError` for values that are not scalars."""
+    try:
+        return int(values.nunique())
+    except TypeError:
+        raise DataError(
+            f"column {values.name!r} holds lists or other nested values, which tabvae cannot "
+            "model; spread them over columns of their own, or drop the column"
+        ) from None
+
+
 def infer_kind(series: pd.Series) -> str:
     """Decide the kind of one column from its dtype and values."""
     values = series.dropna()
@@ -904,7 +917,7 @@ def infer_kind(series: pd.Series) -> str:
         return "datetime"
     if isinstance(series.dtype, pd.CategoricalDtype):
         return "categorical"
-    n_unique = values.nunique()
+    n_unique = distinct_count(values)
     if dtypes.is_numeric(series):
         if n_unique == 1 and not series.isna().any():
             return "constant"

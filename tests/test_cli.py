@@ -114,6 +114,26 @@ def test_bad_data_gets_a_one_line_error(tmp_path, content, name, message):
         assert len(result.output.strip().splitlines()) == 1
 
 
+def test_a_semicolon_csv_with_decimal_commas_reads_as_numbers(tmp_path):
+    # As spreadsheet programs write CSV where the decimal mark is a comma.
+    lines = ["height;weight;city"] + [f"1,{i % 9 + 1};{60 + i % 17};c{i % 3}" for i in range(30)]
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(lines) + "\n")
+    schema = json.loads(run("schema", "infer", path).stdout)
+    kinds = {c["name"]: c["kind"] for c in schema["columns"]}
+    assert kinds == {"height": "numerical", "weight": "numerical", "city": "categorical"}
+    height = next(c for c in schema["columns"] if c["name"] == "height")
+    assert (height["min"], height["max"]) == (1.1, 1.9)
+
+
+def test_nested_values_get_a_one_line_error(tmp_path):
+    path = tmp_path / "nested.parquet"
+    pd.DataFrame({"tags": [["a", "b"], ["c"], []], "n": [1, 2, 3]}).to_parquet(path)
+    result = run("fit", path, "-o", tmp_path / "m", *FAST)
+    assert result.exit_code == 1
+    assert "nested values" in result.output and "Traceback" not in result.output
+
+
 def test_schema_naming_a_column_the_data_lacks(workspace, tmp_path):
     schema = json.loads(run("schema", "infer", workspace / "people.csv").stdout)
     schema["columns"].append({"name": "ghost", "kind": "numerical"})

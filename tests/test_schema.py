@@ -131,6 +131,7 @@ def test_edited_schema_fills_missing_fields(mixed_frame):
         (pd.DataFrame({"a": [1.0, np.inf, 3.0]}), "infinite"),
         (pd.DataFrame({0: [1.0, 2.0]}), "strings"),
         (pd.DataFrame({"a": [1 + 1j, 2j]}), "cannot model"),
+        (pd.DataFrame({"a": [[1, 2], [3]], "b": [1.0, 2.0]}), "nested values"),
     ],
 )
 def test_frames_that_cannot_be_learned(frame, message):
