@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tabvae import _backend  # noqa: F401  (selects the TensorFlow backend)
+from tabvae import _backend  # selects the TensorFlow backend
 from tabvae.layers import TiedDense
 from tabvae.model import VAE
 
@@ -369,12 +369,13 @@ def train_private(
         .map(gather)
         .prefetch(2)
     )
-    history = model.fit(
-        dataset,
-        epochs=int(epochs),
-        steps_per_epoch=int(steps_per_epoch),
-        callbacks=callbacks,
-        shuffle=False,  # batches are drawn by Poisson sampling
-        verbose=0,
-    )
+    with _backend.quiet_retracing():
+        history = model.fit(
+            dataset,
+            epochs=int(epochs),
+            steps_per_epoch=int(steps_per_epoch),
+            callbacks=callbacks,
+            shuffle=False,  # batches are drawn by Poisson sampling
+            verbose=0,
+        )
     return {k: [float(v) for v in values] for k, values in history.history.items()}

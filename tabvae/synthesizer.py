@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 
 from tabvae import (
     __version__,
-    _backend,  # noqa: F401  (selects the TensorFlow backend)
+    _backend,  # selects the TensorFlow backend
 )
 from tabvae.combinations import SeenCombinations
 from tabvae.conditions import ConditionTable, check_condition_columns, conditions_frame
@@ -447,14 +447,15 @@ class TabularVAE(BaseEstimator):
             )
         if progress is not None:
             callbacks.append(_ProgressCallback(progress, epochs, passes))
-        history = self.model_.fit(
-            dataset(training, shuffle=True),
-            validation_data=validation_data,
-            epochs=epochs // passes,
-            callbacks=callbacks,
-            shuffle=False,  # the dataset shuffles itself, with the seed
-            verbose=0,
-        )
+        with _backend.quiet_retracing():
+            history = self.model_.fit(
+                dataset(training, shuffle=True),
+                validation_data=validation_data,
+                epochs=epochs // passes,
+                callbacks=callbacks,
+                shuffle=False,  # the dataset shuffles itself, with the seed
+                verbose=0,
+            )
         self.epochs_run_ = len(history.epoch) * passes
         return {k: [float(v) for v in values] for k, values in history.history.items()}
 
@@ -542,7 +543,8 @@ class TabularVAE(BaseEstimator):
             }
             # predict_on_batch runs a traced graph: on 2 cores about twice as fast as an eager
             # call for 100,000 rows, and faster for a handful too.
-            parts.append(np.asarray(self.model_.decoder.predict_on_batch(inputs)))
+            with _backend.quiet_retracing():
+                parts.append(np.asarray(self.model_.decoder.predict_on_batch(inputs)))
         return self.model_.layout.split(np.concatenate(parts))
 
     def _rows(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,6 +143,30 @@ def test_tables_with_nothing_to_learn_still_sample():
     frame = pd.DataFrame({"id": [f"u{i:03d}" for i in range(30)], "flag": ["y"] * 30})
     synthetic = TabularVAE(**SMALL).fit(frame).sample(5)
     assert synthetic["id"].is_unique and (synthetic["flag"] == "y").all()
+
+
+def test_fitting_several_models_in_one_process_logs_no_retracing_warning():
+    # A notebook trying settings fits model after model; TensorFlow counted their graphs
+    # together and warned of "expensive retracing" from the third one on.
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    frame = pd.DataFrame({"x": np.arange(40) * 0.5, "c": ["a", "b"] * 20})
+    handler = Collect(level=logging.WARNING)
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for seed in range(3):
+            model = TabularVAE(epochs=1, prior="standard", validation_split=0.0, random_state=seed)
+            model.fit(frame)
+            model.sample(7, seed=seed)
+            model.sample(130, seed=seed)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "retracing" in r]
 
 
 def test_one_category_and_constant_columns_are_served():
