@@ -20,7 +20,7 @@ import pandas as pd
 
 from tabvae import dtypes
 from tabvae.errors import DataError
-from tabvae.schema import Column, Schema
+from tabvae.schema import Column, Schema, computed_terms
 
 if TYPE_CHECKING:
     from tabvae.synthesizer import TabularVAE
@@ -38,6 +38,7 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
     if k <= 1:
         return df, schema
     df = df.copy()
+    moved: dict[str, np.ndarray] = {}
     # Computed columns last: their bounds are their sources' bounds, computed.
     for column in sorted(schema.modeled, key=lambda c: c.computed_from is not None):
         if column.kind != "numerical":
@@ -46,11 +47,26 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
         if column.computed_from is None:
             bounds = extreme_bounds(numbers, k, column)
         else:
-            bounds = computed_bounds(schema[column.computed_from["column"]], column)
+            bounds = computed_bounds(schema, column)
+            # A row whose terms were clipped gets its sum computed again, so that the rule
+            # still holds in the rows the model learns from.
+            terms = computed_terms(column.computed_from)
+            again = np.zeros(len(numbers), dtype=bool)
+            for name in terms.keys() & moved.keys():
+                again |= moved[name]
+            if again.any():
+                total = float(column.computed_from.get("offset", 0.0)) + sum(
+                    scale * dtypes.to_float(df[name])[again] for name, scale in terms.items()
+                )
+                if column.decimals is not None:
+                    total = np.round(total, column.decimals)
+                numbers = numbers.copy()
+                numbers[again] = total
         if bounds is None:
             continue
         low, high = bounds
         clipped = np.clip(numbers, low, high)
+        moved[column.name] = ~np.isnan(numbers) & (clipped != dtypes.to_float(df[column.name]))
         df[column.name] = dtypes.restore(
             np.where(np.isnan(numbers), None, clipped), column.dtype
         ).to_numpy()
@@ -58,15 +74,19 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
     return df, schema
 
 
-def computed_bounds(source: Column, column: Column) -> tuple[float | int, float | int] | None:
-    """The range of a computed column: its rule applied to its source's range."""
-    if source.min is None or source.max is None or column.computed_from is None:
+def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float | int] | None:
+    """The range of a computed column: its rule applied to its sources' ranges."""
+    if column.computed_from is None:
         return None
-    offset, scale = column.computed_from.get("offset", 0.0), column.computed_from["scale"]
-    ends = [offset + scale * float(end) for end in (source.min, source.max)]
+    low = high = float(column.computed_from.get("offset", 0.0))
+    for name, scale in computed_terms(column.computed_from).items():
+        source = schema[name]
+        if source.min is None or source.max is None:
+            return None
+        ends = sorted(scale * float(end) for end in (source.min, source.max))
+        low, high = low + ends[0], high + ends[1]
     if column.decimals is not None:
-        ends = [float(np.round(end, column.decimals)) for end in ends]
-    low, high = min(ends), max(ends)
+        low, high = (float(np.round(end, column.decimals)) for end in (low, high))
     if column.decimals == 0:
         return int(low), int(high)
     return low, high

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from typing import Any
 
@@ -11,8 +12,9 @@ import pandas as pd
 from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
+from tabvae.protections import computed_bounds
 from tabvae.relations import Relation, relation_order
-from tabvae.schema import Schema, check_computed, learned
+from tabvae.schema import Schema, check_computed, computed_terms, learned
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
 
@@ -113,12 +115,16 @@ class TableTransformer:
 
     @staticmethod
     def _computed(schema: Schema) -> dict[str, ColumnTransformer]:
-        """Computed columns' transformers: unfitted, they only restore values."""
-        return {
-            c.name: transformer_class(c.kind)(c)
-            for c in schema.modeled
-            if c.computed_from is not None
-        }
+        """Computed columns' transformers: unfitted, they only restore values. Their range is
+        what their rule makes of their sources' ranges: a sum clipped to the training range
+        of the total would no longer be the sum."""
+        computed = {}
+        for column in schema.modeled:
+            if column.computed_from is not None:
+                low, high = computed_bounds(schema, column) or (None, None)
+                bounded = dataclasses.replace(column, min=low, max=high)
+                computed[column.name] = transformer_class(column.kind)(bounded)
+        return computed
 
     def fit(self, df: pd.DataFrame) -> TableTransformer:
         """Fit a transformer per modeled column, the value map of each dependency and the
@@ -226,24 +232,30 @@ class TableTransformer:
             fixed = dependency.apply(frame[determinant], frame[name])
             frame[name] = by_name[name].from_values(fixed)
         for name, transformer in self.computed_.items():
-            # Last: the source may have been moved by a determined_by rule above.
+            # Last: a source may have been moved by a determined_by rule above.
             rule = transformer.column.computed_from or {}
-            source = self.original(rule["column"])
-            assert isinstance(source, ContinuousTransformer)
+            terms = computed_terms(rule)
+            offset = float(rule.get("offset", 0.0))
+            sources = {term: self.original(term) for term in terms}
             assert isinstance(transformer, ContinuousTransformer)
-            offset, scale = rule.get("offset", 0.0), rule["scale"]
-            if known is not None and name in known.columns:
+            if known is not None and name in known.columns and len(terms) == 1:
                 # A row being imputed that knows this column but not its source: the source
-                # follows from it.
+                # follows from it. (A known sum leaves its terms open: it fixes no one of them.)
+                (term, scale), source = next(iter(terms.items())), sources[next(iter(terms))]
+                assert isinstance(source, ContinuousTransformer)
                 given_here = transformer.to_numbers(known[name].reset_index(drop=True))
-                sources = source.to_numbers(frame[rule["column"]])
+                filled = source.to_numbers(frame[term])
                 lacking = ~np.isnan(given_here)
-                if rule["column"] in known.columns:
-                    lacking &= known[rule["column"]].reset_index(drop=True).isna().to_numpy()
-                sources[lacking] = (given_here[lacking] - offset) / scale
-                frame[rule["column"]] = source.from_numbers(sources, np.isnan(sources))
-            numbers = source.to_numbers(frame[rule["column"]])
-            frame[name] = transformer.from_numbers(offset + scale * numbers, np.isnan(numbers))
+                if term in known.columns:
+                    lacking &= known[term].reset_index(drop=True).isna().to_numpy()
+                filled[lacking] = (given_here[lacking] - offset) / scale
+                frame[term] = source.from_numbers(filled, np.isnan(filled))
+            numbers = np.full(n_rows, offset)
+            for term, scale in terms.items():
+                source = sources[term]
+                assert isinstance(source, ContinuousTransformer)
+                numbers = numbers + scale * source.to_numbers(frame[term])
+            frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             self._keep_known(frame, name, known)
         return frame
 

@@ -220,3 +220,22 @@ def test_a_given_column_computed_from_another_becomes_its_source():
     rows = model.sample(40, seed=0, conditions={"no_pct": 30, "charge": 17.0})
     assert (rows["yes_pct"] == 70).all() and np.allclose(rows["yes_share"], 0.7)
     assert (rows["charge"] == 17.0).all()
+
+
+def test_a_given_total_has_its_last_open_term_computed_from_it():
+    rng = np.random.default_rng(1)
+    principal = rng.uniform(100, 5000, 300).round(2)
+    interest = (principal * rng.uniform(0.05, 0.3, 300)).round(2)
+    frame = pd.DataFrame(
+        {"principal": principal, "interest": interest, "paid": (principal + interest).round(2)}
+    )
+    settings = {"epochs": 3, "batch_size": 64, "hidden": (32,), "latent_dim": 4}
+    model = TabularVAE(**settings, condition_on=["paid"], random_state=0).fit(frame)
+    assert model.schema_["paid"].computed_from is None
+    assert model.schema_["interest"].computed_from == {
+        "columns": {"paid": 1.0, "principal": -1.0},
+        "offset": 0.0,
+    }
+    rows = model.sample(40, seed=0, conditions={"paid": float(frame["paid"][5])})
+    assert (rows["paid"] == frame["paid"][5]).all()
+    assert np.allclose(rows["principal"] + rows["interest"], rows["paid"], rtol=0, atol=1e-6)

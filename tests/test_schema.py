@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tabvae import DataError, Schema, SchemaError, infer_schema
-from tabvae.schema import linear_rule, schema_kinds_enum
+from tabvae.schema import computed_terms, linear_rule, schema_kinds_enum
 from tabvae.transformers import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,13 @@ def test_packaged_json_schema_is_the_published_one():
                 "columns": [{"name": "a", "kind": "numerical", "loss_weight": -1}],
             },
             "loss_weight",
+        ),
+        (
+            {
+                "tabvae_schema": 1,
+                "columns": [{"name": "a", "kind": "numerical", "computed_from": {"columns": {}}}],
+            },
+            "computed_from",
         ),
     ],
 )
@@ -213,6 +220,41 @@ def test_numbers_in_other_units_are_computed_and_inexact_copies_share_one_weight
     assert edited["night_minutes"].loss_weight == 0.5
 
 
+def _accounts(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    principal = rng.uniform(100, 5000, n).round(2)
+    interest = rng.uniform(0, 900, n).round(2)
+    fees = np.where(rng.random(n) < 0.8, 0.0, rng.uniform(5, 50, n).round(2))
+    before = rng.normal(60.0, 15.0, n).round(1)
+    change = rng.normal(2.0, 5.0, n).round(1)
+    slip = principal + interest
+    slip[7] += 50.0  # one row off: not a rule
+    return pd.DataFrame(
+        {
+            "principal": principal,
+            "interest": interest,
+            "fees": fees,
+            "paid": (principal + interest + fees).round(2),
+            "before": before,
+            "after": (before + change).round(1),
+            "change": change,
+            "principal_and_interest": slip,
+            "other": rng.normal(size=n),
+        }
+    )
+
+
+def test_totals_and_changes_are_computed_from_their_terms():
+    schema = infer_schema(_accounts(400))
+    computed = {c.name: c.computed_from for c in schema.columns if c.computed_from}
+    # Of a change and its two ends, the end that is the sum of the others is computed.
+    assert computed == {
+        "paid": {"columns": {"principal": 1, "interest": 1, "fees": 1}},
+        "after": {"columns": {"before": 1, "change": 1}},
+    }
+    assert Schema.from_json(schema.to_json()) == schema
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     source=hnp.arrays(
@@ -240,6 +282,37 @@ def test_a_found_linear_rule_gives_back_every_row(source, scale, offset, decimal
     slack = half_unit + 1e-9 * max(1.0, np.abs(target[present]).max())
     computed = rule["offset"] + rule["scale"] * source[present]
     assert np.abs(computed - target[present]).max() <= slack
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_terms=st.integers(2, 4),
+    signs=st.lists(st.sampled_from([-1, 1]), min_size=4, max_size=4),
+    scales=st.lists(st.floats(1e-2, 1e6), min_size=4, max_size=4),
+    decimals=st.sampled_from([0, 1, 2]),
+    seed=st.integers(0, 2**16),
+)
+def test_a_found_sum_gives_back_every_row(n_terms, signs, scales, decimals, seed):
+    rng = np.random.default_rng(seed)
+    terms = {
+        f"term_{i}": (rng.lognormal(0.0, 1.0, 120) * scales[i]).round(decimals)
+        for i in range(n_terms)
+    }
+    total = sum(sign * values for sign, values in zip(signs, terms.values(), strict=False))
+    frame = pd.DataFrame(
+        {**terms, "total": np.round(total, decimals), "noise": rng.normal(size=120)}
+    )
+    schema = infer_schema(frame)
+    for column in schema.columns:
+        if column.computed_from is None:
+            continue
+        rule = computed_terms(column.computed_from)
+        assert column.name != "noise" and "noise" not in rule
+        offset = column.computed_from.get("offset", 0.0)
+        computed = offset + sum(scale * frame[name] for name, scale in rule.items())
+        half_unit = 0.5 * 10.0**-decimals
+        slack = half_unit + 1e-9 * max(1.0, frame[column.name].abs().max())
+        assert (computed - frame[column.name]).abs().max() <= slack
 
 
 def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_another():

@@ -259,6 +259,37 @@ def test_a_number_in_other_units_is_computed_from_its_source_in_every_row(tmp_pa
     assert np.allclose(filled.loc[inside, "charge"], charge[inside], equal_nan=True)
 
 
+def test_a_total_is_the_sum_of_its_terms_in_every_row(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 300
+    principal = rng.uniform(100, 5000, n).round(2)
+    interest = rng.uniform(0, 900, n).round(2)
+    interest[rng.random(n) < 0.1] = np.nan
+    frame = pd.DataFrame(
+        {
+            "principal": principal,
+            "interest": interest,
+            "paid": (principal + interest).round(2),
+            "term": rng.choice(["36", "60"], n),
+        }
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["paid"].computed_from == {"columns": {"principal": 1, "interest": 1}}
+    synthetic = model.sample(500, seed=0)
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    expected = (synthetic["principal"] + synthetic["interest"]).round(2)
+    assert synthetic["paid"].isna().equals(synthetic["interest"].isna())
+    assert np.allclose(synthetic["paid"], expected, equal_nan=True, rtol=0, atol=1e-9)
+    model.save(tmp_path / "accounts")
+    assert TabularVAE.load(tmp_path / "accounts").sample(500, seed=0).equals(synthetic)
+    # A rule of the user's own: interest as what was paid beyond the principal.
+    schema = infer_schema(frame).replace("paid", computed_from=None)
+    schema = schema.replace("interest", computed_from={"columns": {"paid": 1, "principal": -1}})
+    edited = TabularVAE(**SMALL, random_state=0).fit(frame, schema=schema).sample(500, seed=0)
+    difference = (edited["paid"] - edited["principal"]).round(2)
+    assert np.allclose(edited["interest"], difference, equal_nan=True, rtol=0, atol=1e-9)
+
+
 def test_a_computed_number_edited_out_of_the_schema_is_learned():
     frame = _calls(200, seed=1)
     schema = infer_schema(frame).replace("charge", computed_from=None)
@@ -269,8 +300,10 @@ def test_a_computed_number_edited_out_of_the_schema_is_learned():
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ({"column": "nowhere", "scale": 2.0}, "both must be modeled numerical"),
-        ({"column": "plan", "scale": 2.0}, "both must be modeled numerical"),
+        ({"column": "nowhere", "scale": 2.0}, "all must be modeled numerical"),
+        ({"column": "plan", "scale": 2.0}, "all must be modeled numerical"),
+        ({"columns": {"minutes": 1, "plan": 1}}, "all must be modeled numerical"),
+        ({"columns": {"minutes": 1, "charge": 1}}, "itself computed"),
         ({"column": "charge", "scale": 2.0}, "itself computed"),
         ({"column": "minutes", "scale": 0}, "scale 0"),
     ],
@@ -278,7 +311,7 @@ def test_a_computed_number_edited_out_of_the_schema_is_learned():
 def test_computed_numbers_a_model_cannot_keep_are_refused(rule, message):
     frame = _calls(100, seed=2)
     schema = infer_schema(frame)
-    if rule["column"] == "charge":
+    if rule.get("column") == "charge":
         schema = schema.replace("minutes", computed_from={"column": "charge", "scale": 2.0})
     else:
         schema = schema.replace("charge", computed_from=rule)
