@@ -75,6 +75,11 @@ class Relation:
     knots : list of lists of float, optional
         Quantile-map knots of each of ``levels``, then of the other rows together (form
         "within").
+    own_gaps : bool
+        Form "same": the category is not missing in exactly the reference's rows (a class
+        type in two school years a pupil did not both attend). A gap is then a value of its
+        own, and "the same" as a missing reference is a gap; otherwise every gap is the
+        reference's.
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class Relation:
         fallback: Any = None,
         levels: list[Any] | None = None,
         knots: list[list[float]] | None = None,
+        own_gaps: bool = False,
     ) -> None:
         self.name = name
         self.reference = reference
@@ -96,6 +102,7 @@ class Relation:
         self.fallback = fallback
         self.levels = levels
         self.knots = knots
+        self.own_gaps = own_gaps
 
     @classmethod
     def fit(
@@ -115,11 +122,7 @@ class Relation:
         own, other = df[name], df[reference.column.name]
         if reference.column.kind in GROUP_KINDS and kind != "categorical":
             return cls._fit_within(column, reference, df, extreme_value_k)
-        if (own.isna() != other.isna()).any():
-            raise SchemaError(
-                f"column {name!r} is relative_to {reference.column.name!r}, but the two are "
-                "not missing in the same rows; remove relative_to from the schema"
-            )
+        own_gaps = bool((own.isna() != other.isna()).any())
         if kind == "categorical":
             categories = list(column.column.categories or [])
             same = _SAME.format(reference.column.name)
@@ -128,16 +131,31 @@ class Relation:
             values = own.astype(object)
             different = values[~_equal(values, other)].dropna()
             fallback = different.mode().iloc[0] if len(different) else values.dropna().iloc[0]
-            # Gaps come from the reference (see encode): the encoded column has none.
+            # Gaps the reference shares are "the same" (see encode); the encoded column has
+            # only the column's own ones.
+            own_missing = (own.isna() & other.notna()).to_numpy()
             encoded = dataclasses.replace(
                 column.column,
                 dtype="object",
                 categories=[*categories, same],
                 relative_to=None,
-                nullable=False,
-                missing_rate=0.0,
+                nullable=bool(own_missing.any()),
+                missing_rate=float(own_missing.mean()),
             )
-            return cls(name, reference.column.name, encoded, "same", same, json_scalar(fallback))
+            return cls(
+                name,
+                reference.column.name,
+                encoded,
+                "same",
+                same,
+                json_scalar(fallback),
+                own_gaps=own_gaps,
+            )
+        if own_gaps:
+            raise SchemaError(
+                f"column {name!r} is relative_to {reference.column.name!r}, but the two are "
+                "not missing in the same rows; remove relative_to from the schema"
+            )
         own_numbers, reference_numbers = _numbers(column, own), _numbers(reference, other)
         present = ~np.isnan(own_numbers) & ~np.isnan(reference_numbers)
         form = {1: "above", -1: "below"}.get(
@@ -290,8 +308,8 @@ class Relation:
             known = set(column.column.categories or [])
             taken = reference_values.to_numpy(dtype=object)
             values[same] = [v if (v in known or pd.isna(v)) else self.fallback for v in taken[same]]
-            # The two are missing in the same rows (a condition of the relation).
-            values[pd.isna(taken)] = None
+            if not self.own_gaps:
+                values[pd.isna(taken)] = None  # the two were missing in the same rows
             return column.from_values(np.where(pd.isna(values), None, values))
         values = encoded.to_numpy(dtype=np.float64)
         assert isinstance(column, ContinuousTransformer)
@@ -329,6 +347,7 @@ class Relation:
             "fallback": self.fallback,
             "levels": self.levels,
             "knots": self.knots,
+            "own_gaps": self.own_gaps,
         }
 
     @classmethod
@@ -344,6 +363,7 @@ class Relation:
                 data.get("fallback"),
                 data.get("levels"),
                 data.get("knots"),
+                bool(data.get("own_gaps", False)),
             )
         except (KeyError, TypeError) as exc:
             raise ModelFileError(f"the relation of column {name!r} is not valid: {exc}") from exc

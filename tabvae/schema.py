@@ -700,8 +700,9 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     (almost) every row although random pairs would not be (a remodel year and the build
     year), or in nearly every row when the two are often equal (a first floor's area and
     the basement's); a category when it agrees with an earlier one far beyond chance (a second
-    exterior and the first). The two must be missing in the same rows, and neither may be
-    changed by a ``determined_by`` rule (:func:`moved_by_dependencies`). Of several
+    exterior and the first, in the rows where both are present). Numbers and dates must be
+    missing in the same rows as their reference, and neither column may be changed by a
+    ``determined_by`` rule (:func:`moved_by_dependencies`). Of several
     candidates B takes the one it equals most often, then the nearest; chains (A before B
     before C) are allowed. A number or date with no such partner is relative to the category
     that explains most of its variance, when that is at least ``WITHIN_SHARE`` (a latitude and
@@ -724,11 +725,20 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     for position, column in enumerate(usable):
         scores = []
         for distance, reference in enumerate(reversed(usable[:position]), start=1):
-            if reference.kind != column.kind or not np.array_equal(
-                gaps[reference.name], gaps[column.name]
-            ):
+            if reference.kind != column.kind:
                 continue
-            share = _relation_share(values[reference.name], values[column.name], column.kind)
+            if np.array_equal(gaps[reference.name], gaps[column.name]):
+                share = _relation_share(values[reference.name], values[column.name], column.kind)
+            elif column.kind == "categorical":
+                # Categories may have gaps of their own: compared where both are present.
+                both = sample[reference.name].notna() & sample[column.name].notna()
+                share = _relation_share(
+                    _relation_values(sample.loc[both, reference.name], reference),
+                    _relation_values(sample.loc[both, column.name], column),
+                    column.kind,
+                )
+            else:
+                continue
             if share is not None:
                 scores.append((share, -distance, reference))
         for _, _, reference in sorted(scores, key=lambda s: s[:2], reverse=True):
