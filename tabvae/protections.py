@@ -20,7 +20,7 @@ import pandas as pd
 
 from tabvae import dtypes
 from tabvae.errors import DataError
-from tabvae.schema import Column, Schema, computed_terms
+from tabvae.schema import Column, Schema, computed_terms, computed_values
 
 if TYPE_CHECKING:
     from tabvae.synthesizer import TabularVAE
@@ -55,9 +55,8 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
             for name in terms.keys() & moved.keys():
                 again |= moved[name]
             if again.any():
-                total = float(column.computed_from.get("offset", 0.0)) + sum(
-                    scale * dtypes.to_float(df[name])[again] for name, scale in terms.items()
-                )
+                sources = {name: dtypes.to_float(df[name])[again] for name in terms}
+                total = computed_values(column.computed_from, sources)
                 if column.decimals is not None:
                     total = np.round(total, column.decimals)
                 numbers = numbers.copy()

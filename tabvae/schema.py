@@ -423,6 +423,15 @@ def computed_terms(rule: Mapping[str, Any]) -> dict[str, float]:
     return {str(rule["column"]): float(rule["scale"])}
 
 
+def computed_values(rule: Mapping[str, Any], sources: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The values a ``computed_from`` rule gives from its sources' values (floats, unrounded;
+    missing where a source is)."""
+    total = float(rule.get("offset", 0.0))
+    for name, scale in computed_terms(rule).items():
+        total = total + scale * sources[name]
+    return np.asarray(total, dtype=np.float64)
+
+
 #: Sum rules are searched among at most this many numbers that take part in an exact linear
 #: relation (the search fits a least-squares rule per number and per dropped term).
 _MAX_SUM_COLUMNS = 24
@@ -484,7 +493,8 @@ def infer_sums(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, A
     for target in involved:
         column = by_name[names[target]]
         others = [j for j in involved if j != target]
-        terms = _fewest_terms(sample, target, others, _rule_tolerance(sample[:, target], column))
+        tolerance = _rule_tolerance(sample[:, target], column.decimals)
+        terms = _fewest_terms(sample, target, others, tolerance)
         if terms is None:
             continue
         rule = {names[j]: scale for j, scale in terms.items()}
@@ -501,10 +511,10 @@ def infer_sums(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, A
     return found
 
 
-def _rule_tolerance(target: np.ndarray, column: Column) -> float:
-    """Half a unit of the column's last decimal (a tie may round either way), and float noise."""
+def _rule_tolerance(target: np.ndarray, decimals: int | None) -> float:
+    """Half a unit of the last decimal (a tie may round either way), and float noise."""
     magnitude = max(1.0, float(np.nanmax(np.abs(target))))
-    half_unit = 0.0 if column.decimals is None else 0.5 * 10.0**-column.decimals
+    half_unit = 0.0 if decimals is None else 0.5 * 10.0**-decimals
     return half_unit + 1e-9 * magnitude
 
 
@@ -544,15 +554,13 @@ def _holds(
 ) -> bool:
     """Whether ``name`` follows the ``computed_from`` rule to half a unit in every row, and is
     missing exactly where a term is."""
-    total = float(rule.get("offset", 0.0)) + sum(
-        scale * numbers[term] for term, scale in computed_terms(rule).items()
-    )
+    total = computed_values(rule, numbers)
     target = numbers[name]
     gaps = np.isnan(target)
     if not np.array_equal(gaps, np.isnan(total)):
         return False
     difference = np.abs(target[~gaps] - total[~gaps])
-    return bool(difference.max() <= _rule_tolerance(target, column))
+    return bool(difference.max() <= _rule_tolerance(target, column.decimals))
 
 
 def linear_rule(
@@ -567,9 +575,7 @@ def linear_rule(
     if np.ptp(source) == 0:
         return None
     slope, intercept = np.polyfit(source, target, 1)
-    magnitude = max(1.0, float(np.abs(target).max()))
-    # Half a unit of the last decimal (a tie may round either way), plus float noise.
-    tolerance = (0.0 if decimals is None else 0.5 * 10.0**-decimals) + 1e-9 * magnitude
+    tolerance = _rule_tolerance(target, decimals)
     scales = _simplest_first(float(slope))
     offsets = [0.0, *_simplest_first(float(intercept))]
     for scale in scales:

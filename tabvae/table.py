@@ -14,7 +14,7 @@ from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.protections import computed_bounds
 from tabvae.relations import Relation, relation_order
-from tabvae.schema import Schema, check_computed, computed_terms, learned
+from tabvae.schema import Schema, check_computed, computed_terms, computed_values, learned
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
 
@@ -235,26 +235,26 @@ class TableTransformer:
             # Last: a source may have been moved by a determined_by rule above.
             rule = transformer.column.computed_from or {}
             terms = computed_terms(rule)
-            offset = float(rule.get("offset", 0.0))
-            sources = {term: self.original(term) for term in terms}
             assert isinstance(transformer, ContinuousTransformer)
+            sources: dict[str, ContinuousTransformer] = {}
+            for term in terms:
+                source = self.original(term)
+                assert isinstance(source, ContinuousTransformer)
+                sources[term] = source
             if known is not None and name in known.columns and len(terms) == 1:
                 # A row being imputed that knows this column but not its source: the source
                 # follows from it. (A known sum leaves its terms open: it fixes no one of them.)
-                (term, scale), source = next(iter(terms.items())), sources[next(iter(terms))]
-                assert isinstance(source, ContinuousTransformer)
+                [(term, scale)] = terms.items()
+                source = sources[term]
                 given_here = transformer.to_numbers(known[name].reset_index(drop=True))
                 filled = source.to_numbers(frame[term])
                 lacking = ~np.isnan(given_here)
                 if term in known.columns:
                     lacking &= known[term].reset_index(drop=True).isna().to_numpy()
+                offset = float(rule.get("offset", 0.0))
                 filled[lacking] = (given_here[lacking] - offset) / scale
                 frame[term] = source.from_numbers(filled, np.isnan(filled))
-            numbers = np.full(n_rows, offset)
-            for term, scale in terms.items():
-                source = sources[term]
-                assert isinstance(source, ContinuousTransformer)
-                numbers = numbers + scale * source.to_numbers(frame[term])
+            numbers = computed_values(rule, {t: s.to_numbers(frame[t]) for t, s in sources.items()})
             frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             self._keep_known(frame, name, known)
         return frame
