@@ -448,13 +448,14 @@ def infer_sums(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, A
     A total and its parts (``paid_total = paid_principal + paid_interest + paid_late_fees``),
     a change and its two ends, a margin and its two scores. Learned apart, the total was not
     the sum in 83 % (openintro/satgpa's SAT total, whole points), 100 % (wooldridge/meap93's
-    pay and benefits) and 99.8 % (ggplot2/midwest's population by race) of synthetic rows. The
-    numbers are screened for exact linear relations (a
-    singular value of the standardized rows near zero); for each number in one, the fewest
-    others it is a least-squares combination of, with every coefficient +1 or -1, reproduce
-    it to half a unit of its last decimal in every row, with the same gaps. Of the rules on
-    the same numbers, totals (every coefficient +1) come first, then fewer terms, then the
-    later column: a number is computed, or a term of others' rules, never both.
+    pay and benefits) and 99.8 % (ggplot2/midwest's population by race) of synthetic rows.
+
+    The numbers are screened for exact linear relations (a singular value of the standardized
+    rows near zero); for each number in one, the fewest others it is a least-squares
+    combination of, with every coefficient +1 or -1, reproduce it to half a unit of its last
+    decimal in every row, with the same gaps. Of the rules on the same numbers, totals (every
+    coefficient +1) come first, then fewer terms, then the later column: a number is
+    computed, or a term of others' rules, never both.
     """
     by_name = {c.name: c for c in columns}
     numbers = {
@@ -528,6 +529,7 @@ def _fewest_terms(
     def fit(support: list[int]) -> np.ndarray | None:
         coefficients = np.linalg.lstsq(sample[:, support], sample[:, target], rcond=None)[0]
         residual = sample[:, target] - sample[:, support] @ coefficients
+        # Fitted, not exact, coefficients: some slack; the rounded rule is checked on every row.
         return coefficients if np.abs(residual).max() <= 2 * tolerance else None
 
     support = list(others)
