@@ -527,7 +527,10 @@ def _fewest_terms(
     """
 
     def fit(support: list[int]) -> np.ndarray | None:
-        coefficients = np.linalg.lstsq(sample[:, support], sample[:, target], rcond=None)[0]
+        try:
+            coefficients = np.linalg.lstsq(sample[:, support], sample[:, target], rcond=None)[0]
+        except np.linalg.LinAlgError:
+            return None
         residual = sample[:, target] - sample[:, support] @ coefficients
         # Fitted, not exact, coefficients: some slack; the rounded rule is checked on every row.
         return coefficients if np.abs(residual).max() <= 2 * tolerance else None
@@ -574,7 +577,8 @@ def linear_rule(
     if not np.array_equal(gaps, np.isnan(target)) or (~gaps).sum() < MIN_ROWS_FOR_ID:
         return None
     source, target = source[~gaps], target[~gaps]
-    if np.ptp(source) == 0:
+    # Below 1e-150 the fit's squares underflow to 0 (its solver fails on 1e-264 among zeros).
+    if np.ptp(source) == 0 or np.abs(source).max() < 1e-150:
         return None
     slope, intercept = np.polyfit(source, target, 1)
     tolerance = _rule_tolerance(target, decimals)
