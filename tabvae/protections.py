@@ -20,7 +20,16 @@ import pandas as pd
 
 from tabvae import dtypes
 from tabvae.errors import DataError
-from tabvae.schema import Column, Schema, computed_terms, computed_values
+from tabvae.schema import (
+    Column,
+    Schema,
+    computed_terms,
+    computed_values,
+    function_range,
+    rule_tolerance,
+    snap_to_stored,
+    stored_values,
+)
 
 if TYPE_CHECKING:
     from tabvae.synthesizer import TabularVAE
@@ -59,6 +68,8 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
                 total = computed_values(column.computed_from, sources)
                 if column.decimals is not None:
                     total = np.round(total, column.decimals)
+                else:
+                    total = snap_to_stored(total, stored_values(df[column.name]))
                 numbers = numbers.copy()
                 numbers[again] = total
         if bounds is None:
@@ -78,14 +89,22 @@ def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float 
     if column.computed_from is None:
         return None
     low = high = float(column.computed_from.get("offset", 0.0))
+    function = column.computed_from.get("function")
     for name, scale in computed_terms(column.computed_from).items():
         source = schema[name]
         if source.min is None or source.max is None:
             return None
-        ends = sorted(scale * float(end) for end in (source.min, source.max))
+        mapped = function_range(function, float(source.min), float(source.max))
+        if not np.isfinite(mapped).all():
+            return None
+        ends = sorted(scale * end for end in mapped)
         low, high = low + ends[0], high + ends[1]
-    if column.decimals is not None:
-        low, high = (float(np.round(end, column.decimals)) for end in (low, high))
+    if column.decimals is None:
+        # Values stored in single precision lie a rounding beyond the computed ends (a
+        # log of the largest price, stored): they stay as they are.
+        slack = rule_tolerance(np.asarray([low, high]), None)
+        return low - slack, high + slack
+    low, high = (float(np.round(end, column.decimals)) for end in (low, high))
     if column.decimals == 0:
         return int(low), int(high)
     return low, high

@@ -14,7 +14,16 @@ from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.protections import computed_bounds
 from tabvae.relations import Relation, relation_order
-from tabvae.schema import Schema, check_computed, computed_terms, computed_values, learned
+from tabvae.schema import (
+    Schema,
+    check_computed,
+    computed_source,
+    computed_terms,
+    computed_values,
+    learned,
+    snap_to_stored,
+    stored_values,
+)
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
 
@@ -111,6 +120,7 @@ class TableTransformer:
         self.dependencies_: dict[str, Dependency] = {}
         self.relations_: dict[str, Relation] = {}
         self.originals_: dict[str, ColumnTransformer] = {}
+        self.stored_: dict[str, list[float]] = {}
         self.computed_ = self._computed(schema)
 
     @staticmethod
@@ -157,6 +167,13 @@ class TableTransformer:
             encoded_kind = transformer_class(relation.encoded.kind)
             learned_as[name] = encoded_kind(relation.encoded).fit(encoded)
         self.transformers_ = [learned_as[name] for name in own]
+        # Rounding to its decimals gives a computed number as stored; without decimals, its
+        # stored values do.
+        self.stored_ = {
+            name: stored_values(df[name])
+            for name, transformer in self.computed_.items()
+            if transformer.column.decimals is None
+        }
         return self
 
     def original(self, name: str) -> ColumnTransformer:
@@ -244,17 +261,17 @@ class TableTransformer:
             if known is not None and name in known.columns and len(terms) == 1:
                 # A row being imputed that knows this column but not its source: the source
                 # follows from it. (A known sum leaves its terms open: it fixes no one of them.)
-                [(term, scale)] = terms.items()
+                [term] = terms
                 source = sources[term]
                 given_here = transformer.to_numbers(known[name].reset_index(drop=True))
                 filled = source.to_numbers(frame[term])
                 lacking = ~np.isnan(given_here)
                 if term in known.columns:
                     lacking &= known[term].reset_index(drop=True).isna().to_numpy()
-                offset = float(rule.get("offset", 0.0))
-                filled[lacking] = (given_here[lacking] - offset) / scale
+                filled[lacking] = computed_source(rule, given_here[lacking], source.column)
                 frame[term] = source.from_numbers(filled, np.isnan(filled))
             numbers = computed_values(rule, {t: s.to_numbers(frame[t]) for t, s in sources.items()})
+            numbers = snap_to_stored(numbers, self.stored_.get(name, []))
             frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             self._keep_known(frame, name, known)
         return frame
@@ -333,6 +350,7 @@ class TableTransformer:
         return {
             "columns": {t.column.name: t.get_state() for t in self.transformers_},
             "dependencies": {n: d.pairs for n, d in self.dependencies_.items()},
+            "stored": self.stored_,
             "relations": {
                 name: relation.to_dict() | {"original": self.originals_[name].get_state()}
                 for name, relation in self.relations_.items()
@@ -366,6 +384,10 @@ class TableTransformer:
             ]
             table.dependencies_ = {
                 name: Dependency(pairs) for name, pairs in state["dependencies"].items()
+            }
+            # Models saved before computed numbers kept their stored values have none.
+            table.stored_ = {
+                name: [float(v) for v in values] for name, values in state.get("stored", {}).items()
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"the transformer state does not match the schema: {exc}") from exc

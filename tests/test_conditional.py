@@ -222,6 +222,25 @@ def test_a_given_column_computed_from_another_becomes_its_source():
     assert (rows["charge"] == 17.0).all()
 
 
+def test_a_given_log_gives_its_number_back():
+    rng = np.random.default_rng(2)
+    wage = np.exp(rng.normal(2.0, 0.5, 300)).round(2)
+    frame = pd.DataFrame(
+        {"wage": wage, "lwage": np.log(wage).round(6), "hours": rng.integers(10, 60, 300)}
+    )
+    settings = {"epochs": 3, "batch_size": 64, "hidden": (32,), "latent_dim": 4}
+    model = TabularVAE(**settings, condition_on=["lwage"], random_state=0).fit(frame)
+    assert model.schema_["wage"].computed_from == {
+        "column": "lwage",
+        "function": "exp",
+        "scale": 1.0,
+        "offset": 0.0,
+    }
+    asked = float(frame["lwage"][7])
+    rows = model.sample(40, seed=0, conditions={"lwage": asked})
+    assert (rows["lwage"] == asked).all() and (rows["wage"] == frame["wage"][7]).all()
+
+
 def test_a_given_total_has_its_last_open_term_computed_from_it():
     rng = np.random.default_rng(1)
     principal = rng.uniform(100, 5000, 300).round(2)

@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tabvae import DataError, Schema, SchemaError, infer_schema
-from tabvae.schema import computed_terms, linear_rule, schema_kinds_enum
+from tabvae.schema import (
+    COMPUTED_FUNCTIONS,
+    computed_terms,
+    linear_rule,
+    schema_kinds_enum,
+)
 from tabvae.transformers import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +70,13 @@ def test_kind_registry_matches_json_schema():
     assert sorted(schema_kinds_enum()) == sorted(KINDS)
 
 
+def test_computed_functions_match_json_schema():
+    document = json.loads((ROOT / "schemas" / "table-schema.v1.json").read_text())
+    forms = document["$defs"]["column"]["properties"]["computed_from"]["oneOf"]
+    enum = forms[1]["properties"]["function"]["enum"]
+    assert enum == list(COMPUTED_FUNCTIONS)
+
+
 def test_packaged_json_schema_is_the_published_one():
     published = (ROOT / "schemas" / "table-schema.v1.json").read_text()
     packaged = (ROOT / "tabvae" / "schemas" / "table-schema.v1.json").read_text()
@@ -88,6 +100,19 @@ def test_packaged_json_schema_is_the_published_one():
             {
                 "tabvae_schema": 1,
                 "columns": [{"name": "a", "kind": "numerical", "computed_from": {"columns": {}}}],
+            },
+            "computed_from",
+        ),
+        (
+            {
+                "tabvae_schema": 1,
+                "columns": [
+                    {
+                        "name": "a",
+                        "kind": "numerical",
+                        "computed_from": {"column": "b", "scale": 1, "function": "cube"},
+                    }
+                ],
             },
             "computed_from",
         ),
@@ -220,6 +245,44 @@ def test_numbers_in_other_units_are_computed_and_inexact_copies_share_one_weight
     assert edited["night_minutes"].loss_weight == 0.5
 
 
+def _wages(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    wage = np.exp(rng.normal(2.0, 0.5, n)).round(2)
+    wage[rng.random(n) < 0.1] = np.nan
+    exper = rng.integers(0, 45, n)
+    tenure = rng.integers(-5, 30, n)  # a signed number: its square does not give it back
+    near = np.log(wage).round(6)
+    near[3] += 0.01  # one row off: not a rule
+    return pd.DataFrame(
+        {
+            "wage": wage,
+            "lwage": np.log(wage).round(6),
+            "exper": exper,
+            "expersq": exper**2,
+            "tenure": tenure,
+            "tenursq": tenure**2,
+            "near_log": near,
+            "other": rng.normal(size=n),
+        }
+    )
+
+
+def test_logs_and_squares_of_numbers_are_computed_from_them():
+    frame = _wages(400)
+    expected = {
+        "lwage": {"column": "wage", "function": "log", "scale": 1.0, "offset": 0.0},
+        "expersq": {"column": "exper", "function": "square", "scale": 1.0, "offset": 0.0},
+        "tenursq": {"column": "tenure", "function": "square", "scale": 1.0, "offset": 0.0},
+    }
+    schema = infer_schema(frame)
+    assert {c.name: c.computed_from for c in schema.columns if c.computed_from} == expected
+    assert Schema.from_json(schema.to_json()) == schema
+    # Stored in single precision (as Stata tables are), the rules still hold to its noise.
+    single = frame.astype({"wage": "float32", "lwage": "float32"})
+    computed = {c.name: c.computed_from for c in infer_schema(single).columns if c.computed_from}
+    assert computed == expected
+
+
 def _accounts(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     principal = rng.uniform(100, 5000, n).round(2)
@@ -286,8 +349,10 @@ def test_a_found_linear_rule_gives_back_every_row(source, scale, offset, decimal
         return  # noise, too few rows, or no simple enough scale: learned, not computed
     present = ~np.isnan(source)
     # Within half a unit of the last decimal (a tie may round either way) in every row.
+    # Single-precision values, or few digits, to that precision (a table stored by Stata).
+    magnitude = max(1.0, np.abs(target[present]).max())
     half_unit = 0.5 * 10.0**-decimals if decimals is not None else 0.0
-    slack = half_unit + 1e-9 * max(1.0, np.abs(target[present]).max())
+    slack = half_unit + 5e-7 * magnitude
     computed = rule["offset"] + rule["scale"] * source[present]
     assert np.abs(computed - target[present]).max() <= slack
 

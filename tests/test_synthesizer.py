@@ -290,6 +290,66 @@ def test_a_total_is_the_sum_of_its_terms_in_every_row(tmp_path):
     assert np.allclose(edited["interest"], difference, equal_nan=True, rtol=0, atol=1e-9)
 
 
+def test_a_log_and_a_square_are_computed_from_their_numbers_in_every_row(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 300
+    wage = np.exp(rng.normal(2.0, 0.5, n)).round(2)
+    wage[rng.random(n) < 0.1] = np.nan
+    exper = rng.integers(0, 45, n)
+    frame = pd.DataFrame(
+        {
+            "wage": wage,
+            "lwage": np.log(wage).round(6),
+            "exper": exper,
+            "expersq": exper**2,
+            "union": rng.choice(["yes", "no"], n),
+        }
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["lwage"].computed_from["function"] == "log"
+    assert model.schema_["expersq"].computed_from["function"] == "square"
+    synthetic = model.sample(400, seed=0)
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    expected = np.log(synthetic["wage"]).round(6)
+    assert synthetic["lwage"].isna().equals(synthetic["wage"].isna())
+    assert np.allclose(synthetic["lwage"], expected, equal_nan=True, rtol=0, atol=1e-9)
+    assert (synthetic["expersq"] == synthetic["exper"] ** 2).all()
+    model.save(tmp_path / "wages")
+    assert TabularVAE.load(tmp_path / "wages").sample(400, seed=0).equals(synthetic)
+    # Imputing: a known log wage gives the missing wage.
+    holes = frame.head(40).copy()
+    holes.loc[:19, "wage"] = np.nan
+    filled = model.impute(holes, seed=0)
+    wage_column = model.schema_["wage"]
+    inside = frame.head(40)["wage"].between(wage_column.min, wage_column.max)
+    given = holes["lwage"].notna() & inside
+    assert np.allclose(filled.loc[given, "wage"], frame.head(40).loc[given, "wage"])
+
+
+def test_a_computed_number_keeps_the_form_the_table_stored_it_in(tmp_path):
+    rng = np.random.default_rng(3)
+    ounces = rng.integers(80, 160, 400)
+    frame = pd.DataFrame(
+        {
+            "ounces": ounces,
+            # Stored in single precision, as Stata tables are: not the double-precision log.
+            "log_ounces": np.log(ounces).astype(np.float32).astype(np.float64),
+            "smoker": rng.choice(["yes", "no"], 400),
+        }
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["log_ounces"].computed_from["function"] == "log"
+    synthetic = model.sample(400, seed=0)
+    stored = dict(zip(frame["ounces"], frame["log_ounces"], strict=True))
+    # A weight of one training row is not kept: the model file lists no row's own value.
+    counts = frame["ounces"].value_counts()
+    seen = synthetic["ounces"].isin(counts.index[counts >= 2])
+    assert seen.mean() > 0.5
+    assert synthetic.loc[seen, "log_ounces"].equals(synthetic.loc[seen, "ounces"].map(stored))
+    model.save(tmp_path / "births")
+    assert TabularVAE.load(tmp_path / "births").sample(400, seed=0).equals(synthetic)
+
+
 def test_a_computed_number_edited_out_of_the_schema_is_learned():
     frame = _calls(200, seed=1)
     schema = infer_schema(frame).replace("charge", computed_from=None)
@@ -306,6 +366,7 @@ def test_a_computed_number_edited_out_of_the_schema_is_learned():
         ({"columns": {"minutes": 1, "charge": 1}}, "itself computed"),
         ({"column": "charge", "scale": 2.0}, "itself computed"),
         ({"column": "minutes", "scale": 0}, "scale 0"),
+        ({"column": "minutes", "scale": 1, "function": "cube"}, "function 'cube'"),
     ],
 )
 def test_computed_numbers_a_model_cannot_keep_are_refused(rule, message):
