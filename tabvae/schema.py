@@ -559,11 +559,12 @@ def infer_sums(
         for c in learned(columns)
         if c.kind == "numerical" and c.missing_rate <= _MAX_SUM_MISSING
     }
-    numbers = {
-        name: v
-        for name, v in numbers.items()
-        if np.isfinite(v[~np.isnan(v)]).all() and np.nanstd(v) > 0
-    }
+    with np.errstate(all="ignore"):  # the spread of numbers near the float limits overflows
+        numbers = {
+            name: v
+            for name, v in numbers.items()
+            if np.isfinite(v[~np.isnan(v)]).all() and np.nanstd(v) > 0
+        }
     if len(numbers) < 3:
         return {}
     names = list(numbers)

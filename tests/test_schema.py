@@ -253,10 +253,15 @@ def _wages(n: int, seed: int = 0) -> pd.DataFrame:
     tenure = rng.integers(-5, 30, n)  # a signed number: its square does not give it back
     near = np.log(wage).round(6)
     near[3] += 0.01  # one row off: not a rule
+    spend = np.where(rng.random(n) < 0.3, 0.0, wage * 10)
+    with np.errstate(divide="ignore"):
+        log_spend = np.where(spend > 0, np.log(spend), np.nan)  # missing for those at 0
     return pd.DataFrame(
         {
             "wage": wage,
             "lwage": np.log(wage).round(6),
+            "spend": spend,
+            "log_spend": log_spend,
             "exper": exper,
             "expersq": exper**2,
             "tenure": tenure,
@@ -273,6 +278,7 @@ def test_logs_and_squares_of_numbers_are_computed_from_them():
         "lwage": {"column": "wage", "function": "log", "scale": 1.0, "offset": 0.0},
         "expersq": {"column": "exper", "function": "square", "scale": 1.0, "offset": 0.0},
         "tenursq": {"column": "tenure", "function": "square", "scale": 1.0, "offset": 0.0},
+        "log_spend": {"column": "spend", "function": "log", "scale": 1.0, "offset": 0.0},
     }
     schema = infer_schema(frame)
     assert {c.name: c.computed_from for c in schema.columns if c.computed_from} == expected
