@@ -88,6 +88,8 @@ def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float 
     """The range of a computed column: its rule applied to its sources' ranges."""
     if column.computed_from is None:
         return None
+    if "product" in column.computed_from:
+        return _product_bounds(schema, column)
     low = high = float(column.computed_from.get("offset", 0.0))
     function = column.computed_from.get("function")
     for name, scale in computed_terms(column.computed_from).items():
@@ -108,6 +110,25 @@ def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float 
     if column.decimals == 0:
         return int(low), int(high)
     return low, high
+
+
+def _product_bounds(schema: Schema, column: Column) -> tuple[float, float] | None:
+    """The range of a product or ratio of positive numbers: its factors' ranges multiplied."""
+    rule = column.computed_from or {}
+    smallest = largest = 1.0
+    for name, power in computed_terms(rule).items():
+        source = schema[name]
+        if source.min is None or source.max is None or float(source.min) <= 0:
+            return None
+        ends = sorted(float(end) ** power for end in (source.min, source.max))
+        smallest, largest = smallest * ends[0], largest * ends[1]
+    scale = float(rule.get("scale", 1.0))
+    low, high = sorted((scale * smallest, scale * largest))
+    if column.decimals is None:
+        slack = rule_tolerance(np.asarray([low, high]), None)
+        return low - slack, high + slack
+    low, high = (float(np.round(end, column.decimals)) for end in (low, high))
+    return (int(low), int(high)) if column.decimals == 0 else (low, high)
 
 
 def extreme_bounds(

@@ -93,8 +93,9 @@ class Column:
         two currencies); with ``"function": f`` as well, ``o + s * f(A)`` (``log``, ``exp``,
         ``square``, ``sqrt``: a log wage next to the wage, experience squared); or
         ``{"columns": {A: 1, B: 1, C: -1}}``: it is that sum of other numbers (a total and
-        its parts, a change and its two ends). It is not learned; synthetic rows compute it
-        from their ``A`` (``B``, ...).
+        its parts, a change and its two ends); or ``{"product": {A: 1, B: -1}, "scale": s}``:
+        ``s * A / B`` (a density, a share in percent, pupils per teacher). It is not
+        learned; synthetic rows compute it from their ``A`` (``B``, ...).
     relative_to : str, optional
         Another column that this one is learned relative to. Of the same kind: numbers and
         dates that stay on one side of it as where they lie past it in their own distribution
@@ -426,13 +427,17 @@ def infer_computed(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[st
     sources = {t for rule in found.values() for t in computed_terms(rule)}
     found |= infer_functions(df, [c for c in columns if c.name not in found], sources)
     sources |= {t for rule in found.values() for t in computed_terms(rule)}
-    return found | infer_sums(df, [c for c in columns if c.name not in found], sources)
+    found |= infer_sums(df, [c for c in columns if c.name not in found], sources)
+    sources |= {t for rule in found.values() for t in computed_terms(rule)}
+    return found | infer_products(df, [c for c in columns if c.name not in found], sources)
 
 
 def computed_terms(rule: Mapping[str, Any]) -> dict[str, float]:
     """``{source: scale}`` of a ``computed_from`` rule, of either form."""
     if "columns" in rule:
         return {str(name): float(scale) for name, scale in rule["columns"].items()}
+    if "product" in rule:
+        return {str(name): float(power) for name, power in rule["product"].items()}
     return {str(rule["column"]): float(rule["scale"])}
 
 
@@ -463,6 +468,12 @@ def apply_function(name: str | None, values: np.ndarray) -> np.ndarray:
 def computed_values(rule: Mapping[str, Any], sources: Mapping[str, np.ndarray]) -> np.ndarray:
     """The values a ``computed_from`` rule gives from its sources' values (floats, unrounded;
     missing where a source is)."""
+    if "product" in rule:
+        result = np.full(len(next(iter(sources.values()))), float(rule.get("scale", 1.0)))
+        with np.errstate(all="ignore"):
+            for name, power in computed_terms(rule).items():
+                result = result * np.power(np.asarray(sources[name], dtype=np.float64), power)
+        return np.where(np.isfinite(result), result, np.nan)
     total = float(rule.get("offset", 0.0))
     function = rule.get("function")
     for name, scale in computed_terms(rule).items():
@@ -755,6 +766,90 @@ def infer_functions(
                 used.add(source)
                 break
     return found
+
+
+#: Products and ratios are searched among at most this many positive numbers.
+_MAX_PRODUCT_COLUMNS = 60
+#: The (power of the first, power of the second) source a product is searched with. Only
+#: ``A * B``: of a ratio and its two numbers (pupils per teacher, pupils, teachers), the
+#: number that is the product of the other two is computed (the pupils), as of a sum the
+#: total. Computed as the ratio of two learned numbers that move together, a ratio took
+#: their noise: detection AUC on Ecdat/Caschool rose from 0.547 to 0.797 (ad hoc).
+_PRODUCT_POWERS = ((1, 1),)
+
+
+def infer_products(
+    df: pd.DataFrame, columns: list[Column], sources: set[str]
+) -> dict[str, dict[str, Any]]:
+    """Numbers that are the product of two others, times a constant, in every row.
+
+    A price times a quantity; of a ratio and its two numbers (pupils per teacher, pupils,
+    teachers), the one that is the product of the other two (see ``_PRODUCT_POWERS``).
+    Each positive number is screened against the log of every product of two others
+    (absolute correlation ``COPY_CORRELATION`` or more), then checked as
+    ``scale * A * B`` (the simplest scale) rounded to its decimals in every row, with the
+    gaps of its sources. ``sources`` are numbers other rules compute from: they stay
+    learned. A number used as a source here is not computed itself. Users may write ratios
+    (powers of -1) too.
+    """
+    by_name = {c.name: c for c in columns}
+    numbers = {
+        c.name: dtypes.to_float(df[c.name]) for c in learned(columns) if c.kind == "numerical"
+    }
+    names = [
+        name
+        for name, v in numbers.items()
+        if (v[~np.isnan(v)] > 0).all() and np.isfinite(v).any() and np.nanstd(v) > 0
+    ][:_MAX_PRODUCT_COLUMNS]
+    if len(names) < 3:
+        return {}
+    rows = np.random.default_rng(0).permutation(len(df))[:_SUM_SCREEN_ROWS]
+    with np.errstate(all="ignore"):
+        logs = np.log(np.column_stack([numbers[n][rows] for n in names]))
+    pairs = [
+        (i, j, powers)
+        for i, j in itertools.combinations(range(len(names)), 2)
+        for powers in _PRODUCT_POWERS
+    ]
+    combined = np.column_stack([p * logs[:, i] + q * logs[:, j] for i, j, (p, q) in pairs])
+    screen = np.abs(_cross_correlation(combined, logs))
+    found: dict[str, dict[str, Any]] = {}
+    used = set(sources)
+    for t, target in enumerate(names):
+        if target in used:
+            continue
+        for k in np.argsort(-np.nan_to_num(screen[:, t]))[: len(_PRODUCT_POWERS) * 4]:
+            i, j, (p, q) = pairs[k]
+            if not screen[k, t] >= COPY_CORRELATION or t in (i, j):
+                continue
+            if names[i] in found or names[j] in found:
+                continue
+            rule = _product_rule(numbers, target, {names[i]: p, names[j]: q}, by_name[target])
+            if rule is not None:
+                found[target] = rule
+                used.update(rule["product"])
+                break
+    return found
+
+
+def _product_rule(
+    numbers: dict[str, np.ndarray], target: str, powers: dict[str, int], column: Column
+) -> dict[str, Any] | None:
+    """``{"product": powers, "scale": s}`` with the simplest ``s`` that gives ``target`` in
+    every row, missing exactly where a source is; None when there is none."""
+    unscaled = computed_values({"product": powers, "scale": 1.0}, numbers)
+    values = numbers[target]
+    if not np.array_equal(np.isnan(unscaled), np.isnan(values)):
+        return None
+    present = ~np.isnan(values)
+    if present.sum() < MIN_ROWS_FOR_ID:
+        return None
+    ratio = float(np.median(values[present] / unscaled[present]))
+    tolerance = rule_tolerance(values, column.decimals)
+    for scale in _simplest_first(ratio):
+        if np.abs(scale * unscaled[present] - values[present]).max() <= tolerance:
+            return {"product": dict(powers), "scale": scale}
+    return None
 
 
 def _cross_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -1094,6 +1189,11 @@ def check_computed(schema: Schema) -> None:
             raise SchemaError(f"{where}: all must be modeled numerical columns")
         if not all(terms.values()):
             raise SchemaError(f"{where} with scale 0; a constant is a constant column")
+        if "product" in column.computed_from and (
+            any(power not in (1, -1) for power in terms.values())
+            or not column.computed_from.get("scale", 1.0)
+        ):
+            raise SchemaError(f"{where} as a product: each power must be 1 or -1, the scale not 0")
         function = column.computed_from.get("function")
         if function is not None and (function not in COMPUTED_FUNCTIONS or len(terms) > 1):
             raise SchemaError(
@@ -1127,6 +1227,8 @@ def as_given(schema: Schema, df: pd.DataFrame, names: Iterable[str]) -> Schema:
         if rule is not None and "columns" in rule:
             schema = _turned_sum(schema, df, name, rule, names)
             continue
+        if rule is not None and "product" in rule:
+            continue  # its sources stay learned; the given value is not computed
         if rule is None or rule["column"] in names:
             continue
         # The source, and every other column computed from it, from the given column.

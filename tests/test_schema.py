@@ -116,6 +116,15 @@ def test_packaged_json_schema_is_the_published_one():
             },
             "computed_from",
         ),
+        (
+            {
+                "tabvae_schema": 1,
+                "columns": [
+                    {"name": "a", "kind": "numerical", "computed_from": {"product": {"b": 2}}}
+                ],
+            },
+            "computed_from",
+        ),
     ],
 )
 def test_invalid_schema_documents(document, message):
@@ -287,6 +296,39 @@ def test_logs_and_squares_of_numbers_are_computed_from_them():
     single = frame.astype({"wage": "float32", "lwage": "float32"})
     computed = {c.name: c.computed_from for c in infer_schema(single).columns if c.computed_from}
     assert computed == expected
+
+
+def _schools(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pupils = rng.integers(50, 3000, n)
+    teachers = rng.uniform(3.0, 150.0, n).round(1)
+    population = rng.integers(1_000, 500_000, n)
+    area = rng.uniform(100.0, 900.0, n).round(0)
+    near = population / area
+    near[5] *= 1.01  # one row off: not a rule
+    return pd.DataFrame(
+        {
+            "pupils": pupils,
+            "teachers": teachers,
+            "pupils_per_teacher": pupils / teachers,
+            "population": population,
+            "area": area,
+            "density": population / area * 0.001,
+            "near_density": near,
+            "other": rng.normal(size=n),
+        }
+    )
+
+
+def test_products_of_numbers_are_computed_from_them():
+    schema = infer_schema(_schools(400))
+    computed = {c.name: c.computed_from for c in schema.columns if c.computed_from}
+    # Of a ratio and its two numbers, the product of the other two is computed, as a total.
+    assert computed == {
+        "pupils": {"product": {"teachers": 1, "pupils_per_teacher": 1}, "scale": 1.0},
+        "population": {"product": {"area": 1, "density": 1}, "scale": 1000.0},
+    }
+    assert Schema.from_json(schema.to_json()) == schema
 
 
 def _accounts(n: int, seed: int = 0) -> pd.DataFrame:

@@ -326,6 +326,39 @@ def test_a_log_and_a_square_are_computed_from_their_numbers_in_every_row(tmp_pat
     assert np.allclose(filled.loc[given, "wage"], frame.head(40).loc[given, "wage"])
 
 
+def test_a_product_is_computed_from_its_numbers_in_every_row(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 300
+    quantity = rng.integers(1, 50, n)
+    price = rng.uniform(0.5, 90.0, n).round(2)
+    price[rng.random(n) < 0.1] = np.nan
+    frame = pd.DataFrame(
+        {
+            "quantity": quantity,
+            "price": price,
+            "total": (quantity * price).round(2),
+            "store": rng.choice(["north", "south"], n),
+        }
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["total"].computed_from == {
+        "product": {"quantity": 1, "price": 1},
+        "scale": 1.0,
+    }
+    synthetic = model.sample(400, seed=0)
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    expected = (synthetic["quantity"] * synthetic["price"]).round(2)
+    assert synthetic["total"].isna().equals(synthetic["price"].isna())
+    assert np.allclose(synthetic["total"], expected, equal_nan=True, rtol=0, atol=1e-9)
+    model.save(tmp_path / "orders")
+    assert TabularVAE.load(tmp_path / "orders").sample(400, seed=0).equals(synthetic)
+    # Given, a product is not computed; its numbers are learned as before.
+    given = TabularVAE(**SMALL, condition_on=["total"], random_state=0).fit(frame)
+    assert given.schema_["total"].computed_from is None
+    rows = given.sample(20, seed=0, conditions={"total": float(frame["total"].dropna().iloc[0])})
+    assert (rows["total"] == frame["total"].dropna().iloc[0]).all()
+
+
 def test_a_computed_number_keeps_the_form_the_table_stored_it_in(tmp_path):
     rng = np.random.default_rng(3)
     ounces = rng.integers(80, 160, 400)
@@ -367,6 +400,7 @@ def test_a_computed_number_edited_out_of_the_schema_is_learned():
         ({"column": "charge", "scale": 2.0}, "itself computed"),
         ({"column": "minutes", "scale": 0}, "scale 0"),
         ({"column": "minutes", "scale": 1, "function": "cube"}, "function 'cube'"),
+        ({"product": {"minutes": 2}, "scale": 1}, "power must be 1 or -1"),
     ],
 )
 def test_computed_numbers_a_model_cannot_keep_are_refused(rule, message):
