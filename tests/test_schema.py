@@ -216,6 +216,11 @@ def test_dependencies_between_columns_are_found():
     assert determined["noise"] is None and determined["code"] is None
 
 
+def _computed_rules(schema: Schema) -> dict[str, dict]:
+    assert Schema.from_json(schema.to_json()) == schema  # every rule reads back from JSON
+    return {c.name: c.computed_from for c in schema.columns if c.computed_from}
+
+
 def test_numbers_in_other_units_are_computed_and_inexact_copies_share_one_weight():
     rng = np.random.default_rng(0)
     minutes = rng.uniform(0, 350, 500).round(1)
@@ -240,7 +245,7 @@ def test_numbers_in_other_units_are_computed_and_inexact_copies_share_one_weight
         }
     )
     schema = infer_schema(frame)
-    computed = {c.name: c.computed_from for c in schema.columns if c.computed_from}
+    computed = _computed_rules(schema)
     assert computed.keys() == {"day_charge", "day_hours", "fahrenheit"}
     assert computed["day_charge"] == {"column": "day_minutes", "scale": 0.17, "offset": 0.0}
     assert computed["fahrenheit"] == {"column": "celsius", "scale": 1.8, "offset": 32.0}
@@ -289,13 +294,10 @@ def test_logs_and_squares_of_numbers_are_computed_from_them():
         "tenursq": {"column": "tenure", "function": "square", "scale": 1.0, "offset": 0.0},
         "log_spend": {"column": "spend", "function": "log", "scale": 1.0, "offset": 0.0},
     }
-    schema = infer_schema(frame)
-    assert {c.name: c.computed_from for c in schema.columns if c.computed_from} == expected
-    assert Schema.from_json(schema.to_json()) == schema
+    assert _computed_rules(infer_schema(frame)) == expected
     # Stored in single precision (as Stata tables are), the rules still hold to its noise.
     single = frame.astype({"wage": "float32", "lwage": "float32"})
-    computed = {c.name: c.computed_from for c in infer_schema(single).columns if c.computed_from}
-    assert computed == expected
+    assert _computed_rules(infer_schema(single)) == expected
 
 
 def _schools(n: int, seed: int = 0) -> pd.DataFrame:
@@ -321,14 +323,11 @@ def _schools(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def test_products_of_numbers_are_computed_from_them():
-    schema = infer_schema(_schools(400))
-    computed = {c.name: c.computed_from for c in schema.columns if c.computed_from}
     # Of a ratio and its two numbers, the product of the other two is computed, as a total.
-    assert computed == {
+    assert _computed_rules(infer_schema(_schools(400))) == {
         "pupils": {"product": {"teachers": 1, "pupils_per_teacher": 1}, "scale": 1.0},
         "population": {"product": {"area": 1, "density": 1}, "scale": 1000.0},
     }
-    assert Schema.from_json(schema.to_json()) == schema
 
 
 def _accounts(n: int, seed: int = 0) -> pd.DataFrame:
@@ -356,14 +355,11 @@ def _accounts(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def test_totals_and_changes_are_computed_from_their_terms():
-    schema = infer_schema(_accounts(400))
-    computed = {c.name: c.computed_from for c in schema.columns if c.computed_from}
     # Of a change and its two ends, the end that is the sum of the others is computed.
-    assert computed == {
+    assert _computed_rules(infer_schema(_accounts(400))) == {
         "paid": {"columns": {"principal": 1, "interest": 1, "fees": 1}},
         "after": {"columns": {"before": 1, "change": 1}},
     }
-    assert Schema.from_json(schema.to_json()) == schema
 
 
 @settings(max_examples=60, deadline=None)
