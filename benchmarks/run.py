@@ -78,8 +78,9 @@ TABLES: dict[str, TableSpec] = {
 #: More tables, first run to check that the defaults carry over to new data; since then
 #: some have informed defaults too (see benchmarks/README.md). Run them with
 #: ``--tables attrition HMDA hotel_rates`` and ``--tables mlc_churn CreditCard stackoverflow
-#: Sacramento`` (first run 2026-11-23) and ``--tables loans`` (2026-11-24: 56 columns, a
-#: job title of thousands of values); a run on all five keeps to TABLES.
+#: Sacramento`` (first run 2026-11-23), ``--tables loans`` (2026-11-24: 56 columns, a
+#: job title of thousands of values) and ``--tables Wage`` (2026-11-24: a log wage next to
+#: the wage); a run on all five keeps to TABLES.
 EXTRA_TABLES: dict[str, TableSpec] = {
     spec.key: spec
     for spec in [
@@ -103,6 +104,7 @@ EXTRA_TABLES: dict[str, TableSpec] = {
             "interest_rate",
             "interest_rate (regression, R^2)",
         ),
+        TableSpec("Wage", "ISLR", "Wage", "health_ins", "health_ins (binary, AUC)"),
     ]
 }
 #: Every table ``--tables`` accepts.
