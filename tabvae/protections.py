@@ -95,7 +95,7 @@ def computed_bounds(schema: Schema, column: Column) -> tuple[float | int, float 
     if column.decimals is None:
         # Values stored in single precision lie a rounding beyond the computed ends (a
         # log of the largest price, stored): they stay as they are.
-        slack = rule_tolerance(np.asarray([low, high]), None)
+        slack = rule_tolerance(np.asarray([low, high]), None, single=True)
         return low - slack, high + slack
     low, high = (float(np.round(end, column.decimals)) for end in (low, high))
     if column.decimals == 0:

