@@ -28,7 +28,7 @@ from tabvae.schema import (
     function_range,
     rule_tolerance,
     snap_to_stored,
-    stored_values,
+    stored_form,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
     """
     if k <= 1:
         return df, schema
-    df = df.copy()
+    unclipped, df = df, df.copy()
     moved: dict[str, np.ndarray] = {}
     # Computed columns last: their bounds are their sources' bounds, computed.
     for column in sorted(schema.modeled, key=lambda c: c.computed_from is not None):
@@ -69,7 +69,7 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
                 if column.decimals is not None:
                     total = np.round(total, column.decimals)
                 else:
-                    total = snap_to_stored(total, stored_values(df[column.name]))
+                    total = snap_to_stored(total, stored_form(unclipped, column))
                 numbers = numbers.copy()
                 numbers[again] = total
         if bounds is None:

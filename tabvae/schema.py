@@ -523,12 +523,27 @@ def stored_values(series: pd.Series) -> list[float]:
     return sorted(float(v) for v in repeated)
 
 
-def snap_to_stored(numbers: np.ndarray, stored: list[float]) -> np.ndarray:
-    """``numbers`` with each value within the rule tolerance of a stored value replaced by it."""
-    if not stored:
+def stored_form(df: pd.DataFrame, column: Column) -> dict[str, Any]:
+    """How a table stored a computed number without fixed decimals: ``values``, those two
+    training rows or more share (:func:`stored_values`), and ``tolerance``, the farthest a
+    training row lies from its rule. A value computed again moves to a stored one no
+    farther than that: not at all where the table computed in double precision (ISLR/Wage's
+    log wage), a single-precision rounding where it stored in single (wooldridge/bwght).
+    """
+    rule = column.computed_from or {}
+    sources = {term: dtypes.to_float(df[term]) for term in computed_terms(rule)}
+    stray = np.abs(computed_values(rule, sources) - dtypes.to_float(df[column.name]))
+    tolerance = float(np.max(stray[np.isfinite(stray)])) if np.isfinite(stray).any() else 0.0
+    return {"values": stored_values(df[column.name]), "tolerance": tolerance}
+
+
+def snap_to_stored(numbers: np.ndarray, form: Mapping[str, Any]) -> np.ndarray:
+    """``numbers`` with each value within the form's tolerance of a stored value replaced by
+    it (see :func:`stored_form`)."""
+    if not form.get("values"):
         return numbers
-    grid = np.asarray(stored, dtype=np.float64)
-    tolerance = rule_tolerance(grid, None, single=True)
+    grid = np.asarray(form["values"], dtype=np.float64)
+    tolerance = float(form["tolerance"])
     right = np.clip(np.searchsorted(grid, numbers), 0, len(grid) - 1)
     left = np.maximum(right - 1, 0)
     closer_left = np.abs(grid[left] - numbers) <= np.abs(grid[right] - numbers)

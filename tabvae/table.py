@@ -22,7 +22,7 @@ from tabvae.schema import (
     computed_values,
     learned,
     snap_to_stored,
-    stored_values,
+    stored_form,
 )
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
@@ -120,7 +120,7 @@ class TableTransformer:
         self.dependencies_: dict[str, Dependency] = {}
         self.relations_: dict[str, Relation] = {}
         self.originals_: dict[str, ColumnTransformer] = {}
-        self.stored_: dict[str, list[float]] = {}
+        self.stored_: dict[str, dict[str, Any]] = {}
         self.computed_ = self._computed(schema)
 
     @staticmethod
@@ -170,7 +170,7 @@ class TableTransformer:
         # Rounding to its decimals gives a computed number as stored; without decimals, its
         # stored values do.
         self.stored_ = {
-            name: stored_values(df[name])
+            name: stored_form(df, transformer.column)
             for name, transformer in self.computed_.items()
             if transformer.column.decimals is None
         }
@@ -271,7 +271,7 @@ class TableTransformer:
                 filled[lacking] = computed_source(rule, given_here[lacking], source.column)
                 frame[term] = source.from_numbers(filled, np.isnan(filled))
             numbers = computed_values(rule, {t: s.to_numbers(frame[t]) for t, s in sources.items()})
-            numbers = snap_to_stored(numbers, self.stored_.get(name, []))
+            numbers = snap_to_stored(numbers, self.stored_.get(name, {}))
             frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             self._keep_known(frame, name, known)
         return frame
@@ -387,7 +387,11 @@ class TableTransformer:
             }
             # Models saved before computed numbers kept their stored values have none.
             table.stored_ = {
-                name: [float(v) for v in values] for name, values in state.get("stored", {}).items()
+                name: {
+                    "values": [float(v) for v in form["values"]],
+                    "tolerance": float(form["tolerance"]),
+                }
+                for name, form in state.get("stored", {}).items()
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"the transformer state does not match the schema: {exc}") from exc

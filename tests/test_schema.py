@@ -19,6 +19,8 @@ from tabvae.schema import (
     computed_terms,
     linear_rule,
     schema_kinds_enum,
+    snap_to_stored,
+    stored_form,
 )
 from tabvae.transformers import KINDS
 
@@ -328,6 +330,25 @@ def test_products_of_numbers_are_computed_from_them():
         "pupils": {"product": {"teachers": 1, "pupils_per_teacher": 1}, "scale": 1.0},
         "population": {"product": {"area": 1, "density": 1}, "scale": 1000.0},
     }
+
+
+def test_a_computed_value_moves_to_a_stored_one_no_farther_than_training_rows_strayed():
+    prices = np.tile(np.random.default_rng(0).uniform(1.0, 2.0, 200), 2)  # each twice
+    exact = pd.DataFrame({"price": prices, "log_price": np.log(prices)})
+    single = exact.assign(log_price=exact["log_price"].astype(np.float32).astype(np.float64))
+    for frame in (exact, single):
+        column = infer_schema(frame)["log_price"]
+        assert column.computed_from["function"] == "log"
+        form = stored_form(frame, column)
+        stored = form["values"][10]
+        # A double-precision table never strayed: a value 1e-7 off is a value of its own.
+        # A single-precision one strayed by a rounding: a log computed again snaps back.
+        nearby = np.array([stored + 1e-7, stored + form["tolerance"] / 2])
+        assert list(snap_to_stored(nearby, form)) == [nearby[0], stored]
+        if frame is exact:
+            assert form["tolerance"] < 1e-12
+        else:
+            assert 1e-8 < form["tolerance"] < 1e-6
 
 
 def _accounts(n: int, seed: int = 0) -> pd.DataFrame:
