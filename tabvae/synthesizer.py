@@ -578,10 +578,14 @@ class TabularVAE(BaseEstimator):
         codes: np.ndarray,
         rng: np.random.Generator | None,
         conditions: dict[str, np.ndarray] | None = None,
+        condition_values: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
+        """Rows of latent codes; ``condition_values`` come back exactly as given (through
+        the float32 blocks, an asked 2.5 came back as 2.5000000056)."""
         conditions = conditions or {}
         params = self._decoder_params(codes, conditions) if self.model_ is not None else {}
-        return self._rows(params, conditions, len(codes), rng)
+        known = None if condition_values is None else condition_values.reset_index(drop=True)
+        return self._rows(params, conditions, len(codes), rng, known)
 
     def sample(
         self,
@@ -622,7 +626,7 @@ class TabularVAE(BaseEstimator):
             condition_values = self.conditions_.draw(int(n), rng, asked)
             condition_blocks = self._condition_blocks(condition_values)
         codes = self._sample_codes(int(n), rng, condition_values)
-        return self._decode(codes, rng, condition_blocks)
+        return self._decode(codes, rng, condition_blocks, condition_values)
 
     def _check_condition_names(self, names: list[str]) -> None:
         if self.conditions_ is None:
@@ -673,7 +677,7 @@ class TabularVAE(BaseEstimator):
         changed = df[self.conditions_.names].reset_index(drop=True).astype(object).copy()
         for name, value in set.items():
             changed[name] = [value] * len(changed)
-        rows = self._decode(codes, None, self._condition_blocks(changed))
+        rows = self._decode(codes, None, self._condition_blocks(changed), changed)
         return self._keep_identity(rows, df)
 
     def impute(self, df: pd.DataFrame, seed: int | None = None, rounds: int = 3) -> pd.DataFrame:
@@ -753,10 +757,11 @@ class TabularVAE(BaseEstimator):
         Id and constant columns keep the input's values: the rows are the same rows.
         """
         self._check_fitted()
-        conditions = {}
+        conditions, condition_values = {}, None
         if self.conditions_ is not None:
-            conditions = self._condition_blocks(df[self.conditions_.names])
-        rows = self._decode(self.encode(df), None, conditions)
+            condition_values = df[self.conditions_.names]
+            conditions = self._condition_blocks(condition_values)
+        rows = self._decode(self.encode(df), None, conditions, condition_values)
         return self._keep_identity(rows, df)
 
     def _keep_identity(self, rows: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:

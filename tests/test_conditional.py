@@ -222,6 +222,17 @@ def test_a_given_column_computed_from_another_becomes_its_source():
     assert (rows["charge"] == 17.0).all()
 
 
+def test_an_asked_number_without_fixed_decimals_comes_back_exactly():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"score": rng.normal(size=200), "group": rng.choice(["a", "b"], 200)})
+    model = TabularVAE(**FAST, condition_on=["score"]).fit(frame)
+    asked = 0.123456789123
+    assert (model.sample(20, seed=0, conditions={"score": asked})["score"] == asked).all()
+    moved = model.transfer(frame.head(5), {"score": asked})
+    assert (moved["score"] == asked).all()
+    assert model.reconstruct(frame.head(5))["score"].tolist() == frame["score"][:5].tolist()
+
+
 def test_a_given_log_gives_its_number_back():
     rng = np.random.default_rng(2)
     wage = np.exp(rng.normal(2.0, 0.5, 300)).round(2)
