@@ -8,8 +8,8 @@ Usage::
 Fits ``TabularVAE(random_state=0, **params)`` on the 80 % split of ``run.py`` and prints one
 JSON line: epochs run, fit seconds, sampling rows/s (training-split size), column shapes and
 all-pairs trends (``tabvae.evaluation``, not SDMetrics), detection AUC, ML efficacy (real,
-synthetic) and DCR share. For trying a lever before a full ``run.py``; it is not a benchmark
-against the peer.
+synthetic), DCR share, exact copies and logical consistency. For trying a lever before a
+full ``run.py``; it is not a benchmark against the peer.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def main(argv: list[str]) -> None:
         "ml_real": ml.get("real"),
         "ml_synthetic": ml.get("synthetic"),
         "dcr": ev.dcr_share(train, holdout, synthetic, seed=bench.SEED, columns=kinds),
+        "exact_copies": ev.exact_copy_share(train, synthetic),
+        "logical": ev.logical_consistency(train, synthetic, kinds)[0],
     }
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
 

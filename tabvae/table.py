@@ -23,6 +23,7 @@ from tabvae.schema import (
     learned,
     snap_to_stored,
     stored_form,
+    value_set_form,
 )
 from tabvae.transformers import ColumnTransformer, transformer_class
 from tabvae.transformers.numerical import ContinuousTransformer
@@ -167,13 +168,23 @@ class TableTransformer:
             encoded_kind = transformer_class(relation.encoded.kind)
             learned_as[name] = encoded_kind(relation.encoded).fit(encoded)
         self.transformers_ = [learned_as[name] for name in own]
-        # Rounding to its decimals gives a computed number as stored; without decimals, its
-        # stored values do.
+        # Rounding to its decimals gives a number as stored; without decimals, its stored
+        # values do: a computed number's, and a learned one's that takes a set of values.
         self.stored_ = {
             name: stored_form(df, transformer.column)
             for name, transformer in self.computed_.items()
             if transformer.column.decimals is None
         }
+        for transformer in self.transformers_:
+            column = transformer.column
+            # A column relative to another is learned in an encoded form: not its values.
+            if column.kind == "numerical" and column.decimals is None:
+                if column.name in self.relations_:
+                    continue
+                assert isinstance(transformer, ContinuousTransformer)
+                form = value_set_form(df[column.name], transformer.point_masses)
+                if form:
+                    self.stored_[column.name] = form
         return self
 
     def original(self, name: str) -> ColumnTransformer:
@@ -225,6 +236,11 @@ class TableTransformer:
         }
         frame = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
         for name in frame.columns:
+            if name in self.stored_ and name not in given:
+                transformer = self.original(name)
+                assert isinstance(transformer, ContinuousTransformer)
+                numbers = snap_to_stored(transformer.to_numbers(frame[name]), self.stored_[name])
+                frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             if name not in self.relations_:
                 self._keep_known(frame, name, known)
         for name, relation in self.relations_.items():
@@ -389,7 +405,7 @@ class TableTransformer:
             table.stored_ = {
                 name: {
                     "values": [float(v) for v in form["values"]],
-                    "tolerance": float(form["tolerance"]),
+                    "tolerance": None if form["tolerance"] is None else float(form["tolerance"]),
                 }
                 for name, form in state.get("stored", {}).items()
             }

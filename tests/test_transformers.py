@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tabvae import dtypes, infer_schema
+from tabvae import TabularVAE, dtypes, infer_schema
 from tabvae.heads import decode_heads
 from tabvae.table import TableTransformer
 from tabvae.transformers import transformer_class
@@ -123,11 +123,16 @@ def assert_numbers_round_trip(values: np.ndarray) -> None:
     frame = pd.DataFrame({"x": values, "anchor": np.arange(len(values)) % 2 == 0})
     if frame["x"].isna().all():
         return
-    _, back = round_trip(frame)
+    table, back = round_trip(frame)
     assert back["x"].isna().tolist() == frame["x"].isna().tolist()
     present = frame["x"].notna()
+    support = table.stored_.get("x", {}).get("values")
+    if support:
+        # A column that takes a set of values gives back only values two rows share.
+        assert back["x"][present].isin(support).all()
+        present &= frame["x"].duplicated(keep=False)
     # Blocks are float32: allow its resolution over the column's range.
-    atol = 1e-5 * np.ptp(frame["x"][present]) + 1e-3
+    atol = 1e-5 * np.ptp(frame["x"][present]) + 1e-3 if present.any() else 0.0
     np.testing.assert_allclose(back["x"][present], frame["x"][present], rtol=1e-4, atol=atol)
 
 
@@ -176,6 +181,36 @@ def test_a_value_few_rows_share_is_not_a_point_mass():
     ).fit(pd.Series(values))
     assert transformer.point_masses == []
     assert [h.name for h in transformer.heads] == ["x"]
+
+
+def test_a_number_that_takes_a_set_of_values_keeps_to_the_values_rows_share(tmp_path):
+    rng = np.random.default_rng(3)
+    rates = np.log(np.arange(2.0, 42.0))  # no fixed decimals
+    rate = np.r_[rng.choice(rates, 300), 17.123456789, np.nan]
+    frame = pd.DataFrame({"rate": rate, "log_rate": np.log(rate)})
+    model = TabularVAE(epochs=2, hidden=(8,), latent_dim=2, random_state=0).fit(frame)
+    assert model.schema_["log_rate"].computed_from["column"] == "rate"
+    shared = frame["rate"][frame["rate"].duplicated(keep=False)].dropna().unique()
+    kept = model.transformer_.stored_["rate"]["values"]
+    # Between the ends, which the extreme-value protection pulls in, all of them.
+    inner = (shared > min(kept)) & (shared < max(kept))
+    assert set(kept[1:-1]) == set(shared[inner])
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    synthetic = loaded.sample(500, seed=0)
+    # Every value is one two training rows share (not the one row's 17.12...), so the
+    # value and its log form a pair seen in training.
+    assert synthetic["rate"].dropna().isin(kept).all() and synthetic["rate"].notna().any()
+    inside = synthetic["rate"].isin(shared[inner])
+    seen = set(zip(frame["rate"], frame["log_rate"], strict=True))
+    pairs = zip(synthetic["rate"][inside], synthetic["log_rate"][inside], strict=True)
+    assert inside.any() and all(pair in seen for pair in pairs)
+    # Unique values, also beside a point mass, or a grid of decimals keep no values.
+    inflated = np.where(rng.random(300) < 0.6, 0.0, rng.normal(size=300))
+    for other in (rng.normal(size=300), inflated, rng.choice(rates, 300).round(2)):
+        table = TableTransformer(infer_schema(pd.DataFrame({"v": other}))).fit(
+            pd.DataFrame({"v": other})
+        )
+        assert table.stored_ == {}
 
 
 ties = st.sampled_from([0.0, -3.0, 1.5]) | finite
