@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tabvae import DataError, Schema, SchemaError, infer_schema
+from tabvae import DataError, Schema, SchemaError, TabularVAE, infer_schema
 from tabvae.schema import (
     COMPUTED_FUNCTIONS,
     computed_terms,
@@ -58,6 +58,21 @@ def test_inferred_details(mixed_frame):
     assert schema["customer_id"].id_format == {"type": "integer", "start": 1000}
     assert schema["country"].value == "NO"
     assert abs(schema["city"].missing_rate - mixed_frame["city"].isna().mean()) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "fmt", ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S+00:00", "%Y-%m-%dT%H:%M:%S.%fZ"]
+)
+def test_utc_times_written_as_text_are_dates_and_come_back_in_their_form(fmt):
+    stamps = pd.Timestamp("2013-01-01") + pd.to_timedelta(np.arange(300) * 3607, unit="s")
+    frame = pd.DataFrame({"time_hour": stamps.strftime(fmt), "n": np.arange(300) % 7})
+    schema = infer_schema(frame)
+    assert schema["time_hour"].kind == "datetime"
+    assert schema["time_hour"].datetime_format == fmt
+    synthetic = TabularVAE(epochs=2, hidden=(8,), latent_dim=2).fit(frame).sample(50, seed=0)
+    parsed = pd.to_datetime(synthetic["time_hour"], format=fmt)
+    assert synthetic["time_hour"].tolist() == parsed.dt.strftime(fmt).tolist()
+    assert parsed.between(stamps.min(), stamps.max()).all()
 
 
 def test_json_round_trip(mixed_frame, tmp_path):
