@@ -79,8 +79,9 @@ TABLES: dict[str, TableSpec] = {
 #: some have informed defaults too (see benchmarks/README.md). Run them with
 #: ``--tables attrition HMDA hotel_rates`` and ``--tables mlc_churn CreditCard stackoverflow
 #: Sacramento`` (first run 2026-11-23), ``--tables loans`` (2026-11-24: 56 columns, a
-#: job title of thousands of values) and ``--tables Wage`` (2026-11-24: a log wage next to
-#: the wage); a run on all five keeps to TABLES.
+#: job title of thousands of values), ``--tables Wage`` (2026-11-24: a log wage next to
+#: the wage) and ``--tables penguins Carseats Boston`` (2026-11-24: tables of a few hundred
+#: rows, where fixed costs weigh most); a run on all five keeps to TABLES.
 EXTRA_TABLES: dict[str, TableSpec] = {
     spec.key: spec
     for spec in [
@@ -105,6 +106,9 @@ EXTRA_TABLES: dict[str, TableSpec] = {
             "interest_rate (regression, R^2)",
         ),
         TableSpec("Wage", "ISLR", "Wage", "health_ins", "health_ins (binary, AUC)"),
+        TableSpec("penguins", "palmerpenguins", "penguins", "species", "species (multiclass, AUC)"),
+        TableSpec("Carseats", "ISLR", "Carseats", "Sales", "Sales (regression, R^2)"),
+        TableSpec("Boston", "MASS", "Boston", "medv", "medv (regression, R^2)"),
     ]
 }
 #: Every table ``--tables`` accepts.
