@@ -584,8 +584,7 @@ class TabularVAE(BaseEstimator):
         the float32 blocks, an asked 2.5 came back as 2.5000000056)."""
         conditions = conditions or {}
         params = self._decoder_params(codes, conditions) if self.model_ is not None else {}
-        known = None if condition_values is None else condition_values.reset_index(drop=True)
-        return self._rows(params, conditions, len(codes), rng, known)
+        return self._rows(params, conditions, len(codes), rng, condition_values)
 
     def sample(
         self,
