@@ -421,6 +421,13 @@ class TabularVAE(BaseEstimator):
             # One matrix and shuffled row indices: tf.data handles a single tensor per batch
             # instead of one per head per row, which made input the bottleneck on wide tables.
             matrix = tf.constant(np.concatenate([blocks[k][rows] for k in keys], axis=1))
+            if len(rows) <= batch_size:
+                # One batch holds every row, and their order within it does not matter: the
+                # batch is cut once. Shuffling and cutting it again for every step cost 2 ms of
+                # a small table's 6 ms step (palmerpenguins).
+                whole = dict(zip(keys, tf.split(matrix, widths, axis=1), strict=True))
+                data = tf.data.Dataset.from_tensors(whole)
+                return data.repeat(passes) if shuffle else data
             data = tf.data.Dataset.range(len(rows))
             if shuffle:
                 data = data.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
