@@ -36,7 +36,26 @@ MAX_CODE_LEVELS = 10
 MIN_ROWS_FOR_ID = 20
 _DATA_FIELDS = frozenset({"dtype", "nullable", "missing_rate"})
 
-_ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|^id[_\W]|[a-z]Id$|ID$", re.IGNORECASE)
+#: Last words of a column name that call it a key.
+_KEY_WORDS = frozenset({"id", "uuid", "guid", "key"})
+#: Words that end in "id" but name a quantity or a state, not a key. A run-together name
+#: ending in "id" ("userid", "pid", "caseid", "GEOID") calls a column a key, so these need
+#: saying: read as keys, a column of distinct whole amounts named "paid" became a counter.
+#: Only distinct whole numbers are read by name, so a word that could be either ("kid")
+#: stays a key.
+# fmt: off
+_NOT_KEYS = frozenset({
+    "acid", "amid", "android", "aphid", "avid", "bid", "candid", "covid", "cupid", "did",
+    "druid", "eyelid", "fetid", "fluid", "forbid", "grid", "humid", "hybrid", "insipid",
+    "intrepid", "invalid", "lid", "lipid", "liquid", "livid", "lucid", "mid", "morbid",
+    "opioid", "orchid", "outbid", "placid", "pyramid", "rabid", "rapid", "rigid", "skid",
+    "solid", "splendid", "squid", "steroid", "stupid", "tepid", "thyroid", "timid", "undid",
+    "valid", "vivid", "void",
+})
+# fmt: on
+#: Endings of such words: "paid", "prepaid", "medicaid"; widths such as "bladewid".
+_NOT_KEY_ENDINGS = ("aid", "wid")
+
 #: Text date formats tried, in order. UTC times written with a "Z" (ISO 8601, as R and JSON
 #: write them) or a "+00:00" (as pandas writes a UTC column to CSV) keep that suffix as text:
 #: without these, nycflights13's `time_hour` ("2013-01-01T10:00:00Z") was a category of 6,936
@@ -1522,11 +1541,24 @@ def infer_kind(series: pd.Series) -> str:
 def _looks_like_integer_id(series: pd.Series, n_unique: int) -> bool:
     if series.isna().any() or n_unique != len(series) or len(series) < MIN_ROWS_FOR_ID:
         return False
-    if _ID_NAME.search(str(series.name)):
+    if names_a_key(str(series.name)):
         return True
     # A run of consecutive integers is a row counter, not a measurement.
     values = series.to_numpy()
     return bool(values.max() - values.min() + 1 == len(series))
+
+
+def names_a_key(name: str) -> bool:
+    """True for a column name that says it holds keys: ``id``, ``customer_id``, ``CustomerID``,
+    ``userId``, ``id_2``, ``userid``, ``uuid``, ``api_key``; not ``paid``, ``humid``,
+    ``valid`` or ``monkey``."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    if not words:
+        return False
+    first, last = words[0].lower(), words[-1].lower()
+    if last in _KEY_WORDS or (first == "id" and len(words) > 1):
+        return True
+    return last.endswith("id") and last not in _NOT_KEYS and not last.endswith(_NOT_KEY_ENDINGS)
 
 
 def guess_datetime_format(values: pd.Series) -> str | None:

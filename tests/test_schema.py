@@ -104,6 +104,26 @@ def test_scores_written_with_a_colon_stay_categories():
     assert infer_schema(frame)["score"].kind == "categorical"
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("booking_id", "id"),
+        ("CustomerID", "id"),
+        ("userId", "id"),
+        ("pid", "id"),
+        ("paid", "numerical"),
+        ("amount_prepaid", "numerical"),
+        ("humid", "numerical"),
+        ("valid", "numerical"),
+    ],
+)
+def test_distinct_whole_numbers_are_keys_only_when_their_name_says_so(name, kind):
+    # Distinct and whole, but not a run: only the name tells a key from an amount.
+    values = np.random.default_rng(0).choice(np.arange(100, 5000), size=60, replace=False)
+    frame = pd.DataFrame({name: values, "x": np.arange(60) % 7 + 0.5})
+    assert infer_schema(frame)[name].kind == kind
+
+
 def test_json_round_trip(mixed_frame, tmp_path):
     schema = infer_schema(mixed_frame)
     path = tmp_path / "schema.json"
