@@ -124,6 +124,27 @@ def test_distinct_whole_numbers_are_keys_only_when_their_name_says_so(name, kind
     assert infer_schema(frame)[name].kind == kind
 
 
+def test_a_key_repeated_on_several_rows_is_a_key_and_a_shared_code_a_category():
+    rng = np.random.default_rng(0)
+    orders = np.sort(rng.integers(1, 301, size=600))  # about two lines per order
+    frame = pd.DataFrame(
+        {
+            "order_id": [f"2015-{o:06d}" for o in orders],
+            "store_id": [f"S{s}" for s in rng.integers(0, 30, size=600)],
+            "price": rng.gamma(2.0, 5.0, size=600).round(2),
+        }
+    )
+    schema = infer_schema(frame)
+    assert schema["order_id"].kind == "id"
+    assert schema["order_id"].id_format == {
+        "type": "pattern",
+        "prefix": "2015-",
+        "digits": 6,
+        "start": int(orders.min()),
+    }
+    assert schema["store_id"].kind == "categorical"
+
+
 def test_json_round_trip(mixed_frame, tmp_path):
     schema = infer_schema(mixed_frame)
     path = tmp_path / "schema.json"

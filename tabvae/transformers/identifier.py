@@ -12,7 +12,8 @@ import pandas as pd
 from tabvae import dtypes
 from tabvae.transformers.base import ColumnTransformer, register
 
-_PREFIXED = re.compile(r"^(\D*?)(\d+)$")
+#: A key that ends in a number: "AB-00017", "2015-000001" (a prefix with digits of its own).
+_PREFIXED = re.compile(r"^(|.*\D)(\d+)$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _ALPHABETS = (string.digits, string.ascii_lowercase, string.ascii_uppercase)
 
