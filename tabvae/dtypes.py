@@ -51,8 +51,10 @@ def is_text(series: pd.Series) -> bool:
 
 
 def to_float(series: pd.Series) -> np.ndarray:
-    """Return a float64 array with NaN for missing values."""
-    return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    """Return a float64 array with NaN for missing values, the caller's to change."""
+    numbers = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    # pandas 3 (copy on write) hands out a float64 column's own values, read-only.
+    return numbers if numbers.flags.writeable else numbers.copy()
 
 
 def is_integral(values: pd.Series) -> bool:
