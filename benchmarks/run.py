@@ -49,6 +49,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tabvae import evaluation as ev  # noqa: E402
+from tabvae.errors import TabVAEError  # noqa: E402
+from tabvae.schema import infer_kind  # noqa: E402
 
 SEED = 0
 TEST_SIZE = 0.2
@@ -165,10 +167,19 @@ def column_kinds(df: pd.DataFrame) -> dict[str, str]:
 
     Text / category columns are categorical, bool columns boolean, datetimes datetime, other
     numbers numerical except integer columns with at most two values (0/1 flags), which are
-    categorical.
+    categorical. Keys (what tabvae's schema calls ``id``: distinct in every row, or named as
+    keys with many distinct values) are ``id``, which every measure leaves out, as SDMetrics
+    leaves out columns of sdtype id: tabvae gives synthetic rows new keys and TVAE draws real
+    ones, and neither is a likeness to score. None of the benchmark tables has one.
     """
     kinds = ev.infer_kinds(df)
     for name, kind in kinds.items():
+        try:
+            if infer_kind(df[name]) == "id":
+                kinds[name] = "id"
+                continue
+        except TabVAEError:
+            pass
         if kind != "numerical":
             continue
         values = df[name].dropna()
@@ -276,7 +287,13 @@ class TVAEFrame:
     def __init__(self, train: pd.DataFrame, kinds: dict[str, str]) -> None:
         self.columns = list(train.columns)
         self.dtypes = train.dtypes.to_dict()
-        self.kinds = kinds
+        # TVAE gets a key as the column it is: numbers or categories.
+        self.kinds = {
+            name: ("numerical" if ev.infer_kinds(train[[name]])[name] == "numerical" else kind)
+            if kind == "id"
+            else kind
+            for name, kind in kinds.items()
+        }
         self.discrete: list[str] = []
         self.indicators: dict[str, str] = {}
         self.medians: dict[str, float] = {}
