@@ -74,13 +74,18 @@ def test_inferred_details(mixed_frame):
 def test_text_dates_are_dates_and_come_back_in_their_form(fmt):
     stamps = pd.Timestamp("2013-01-01") + pd.to_timedelta(np.arange(300) * 90007, unit="s")
     frame = pd.DataFrame({"time_hour": stamps.strftime(fmt), "n": np.arange(300) % 7})
+    _assert_text_stamps_come_back_in_their_form(frame, "time_hour", fmt)
+
+
+def _assert_text_stamps_come_back_in_their_form(frame, name, fmt):
     schema = infer_schema(frame)
-    assert schema["time_hour"].kind == "datetime"
-    assert schema["time_hour"].datetime_format == fmt
+    assert schema[name].kind == "datetime"
+    assert schema[name].datetime_format == fmt
     synthetic = TabularVAE(epochs=2, hidden=(8,), latent_dim=2).fit(frame).sample(50, seed=0)
-    parsed = pd.to_datetime(synthetic["time_hour"], format=fmt)
-    assert synthetic["time_hour"].tolist() == parsed.dt.strftime(fmt).tolist()
-    assert parsed.between(stamps.min(), stamps.max()).all()
+    parsed = pd.to_datetime(synthetic[name], format=fmt)
+    assert synthetic[name].tolist() == parsed.dt.strftime(fmt).tolist()
+    seen = pd.to_datetime(frame[name], format=fmt)
+    assert parsed.between(seen.min(), seen.max()).all()
 
 
 @pytest.mark.parametrize("fmt", ["%H:%M:%S", "%H:%M", "%I:%M %p", "%m/%d/%Y %I:%M:%S %p"])
@@ -89,14 +94,7 @@ def test_text_times_of_day_are_times_and_come_back_in_their_form(fmt):
     seconds = 36_000 + (np.arange(400) * 7_919) % 39_600
     stamps = pd.Timestamp("2015-03-02") + pd.to_timedelta(seconds, unit="s")
     frame = pd.DataFrame({"time": stamps.strftime(fmt), "price": seconds % 13 + 9.5})
-    schema = infer_schema(frame)
-    assert schema["time"].kind == "datetime"
-    assert schema["time"].datetime_format == fmt
-    synthetic = TabularVAE(epochs=2, hidden=(8,), latent_dim=2).fit(frame).sample(50, seed=0)
-    parsed = pd.to_datetime(synthetic["time"], format=fmt)
-    assert synthetic["time"].tolist() == parsed.dt.strftime(fmt).tolist()
-    seen = pd.to_datetime(frame["time"], format=fmt)
-    assert parsed.between(seen.min(), seen.max()).all()
+    _assert_text_stamps_come_back_in_their_form(frame, "time", fmt)
 
 
 def test_scores_written_with_a_colon_stay_categories():
