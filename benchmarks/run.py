@@ -287,18 +287,15 @@ class TVAEFrame:
     def __init__(self, train: pd.DataFrame, kinds: dict[str, str]) -> None:
         self.columns = list(train.columns)
         self.dtypes = train.dtypes.to_dict()
-        # TVAE gets a key as the column it is: numbers or categories.
-        self.kinds = {
-            name: ("numerical" if ev.infer_kinds(train[[name]])[name] == "numerical" else kind)
-            if kind == "id"
-            else kind
-            for name, kind in kinds.items()
-        }
+        self.kinds = dict(kinds)
+        for name, kind in kinds.items():
+            if kind == "id":  # TVAE gets a key as the column it is: numbers or categories
+                self.kinds[name] = ev.infer_kinds(train[[name]])[name]
         self.discrete: list[str] = []
         self.indicators: dict[str, str] = {}
         self.medians: dict[str, float] = {}
         for name in self.columns:
-            kind = kinds.get(name, "categorical")
+            kind = self.kinds.get(name, "categorical")
             if kind in ("numerical", "datetime"):
                 if train[name].isna().any():
                     self.indicators[name] = f"{name}__is_missing"

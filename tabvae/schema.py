@@ -114,8 +114,8 @@ _DATE_FORMATS = (
     "%I:%M:%S %p",
     "%I:%M %p",
 )
-#: What a text date looks like before any format is tried: digits around a separator, or a
-#: month's name next to a number.
+#: What a text date looks like before any format is tried: digits around a separator, a
+#: month's name next to a number, or a time's colon and minutes.
 _DATE_LIKE = r"\d[-/.]\d|\d{4}-\d|\d[- ][A-Za-z]{3}\b|\b[A-Za-z]{3} \d|\d:\d\d"
 
 
