@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from tabvae import evaluation
-from tabvae.errors import DataError
+from tabvae.errors import DataError, TabVAEError
 
 __all__ = ["THRESHOLDS", "compute_report", "render_html", "report"]
 
@@ -153,6 +153,7 @@ def compute_report(
     real_df, synth_df, hold_df = _align(real_df, synth_df, hold_df, notes)
     if target is not None and target not in real_df.columns:
         raise DataError(f"target column {target!r} is not a column of the real data")
+    real_df, synth_df, hold_df = _as_measured(real_df, synth_df, hold_df, target, notes)
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -244,6 +245,50 @@ def _align(
     synth, hold = out
     assert synth is not None
     return real, synth, hold
+
+
+def _as_measured(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    target: str | None,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The tables as the measures should see them, by the kinds tabvae's schema reads.
+
+    Text dates and times (a CSV holds no other) are parsed with the one format they are
+    written in: as text, nearly every order time of gt/pizzaplace was a category of its own,
+    and its column shape scored 0.09 where, parsed, it scores 0.98 (3,000 rows, 20 epochs).
+    Keys are left out, as SDMetrics leaves out columns of sdtype id: new keys are no likeness
+    to score, and copied ones no merit.
+    """
+    from tabvae.schema import guess_datetime_format, infer_kind
+
+    frames = [real, synthetic, holdout]
+    for name in real.columns:
+        try:
+            kind = infer_kind(real[name])
+        except TabVAEError:
+            continue  # the measures judge what tabvae cannot model by its dtype
+        if kind == "id" and name != target:
+            frames = [None if f is None else f.drop(columns=name) for f in frames]
+            notes.append(
+                f"Column {name!r} holds keys, which a synthesizer replaces: left out of the "
+                "measures."
+            )
+        elif kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(real[name].dtype):
+            fmt = guess_datetime_format(real[name].dropna())
+            frames = [None if f is None else _parsed(f, name, fmt) for f in frames]
+    real, synthetic, holdout = frames
+    assert real is not None and synthetic is not None
+    return real, synthetic, holdout
+
+
+def _parsed(df: pd.DataFrame, name: str, fmt: str | None) -> pd.DataFrame:
+    """``df`` with its text column ``name`` as datetimes (values of another form missing)."""
+    df = df.copy()
+    df[name] = pd.to_datetime(df[name], format=fmt, errors="coerce")
+    return df
 
 
 def _output_paths(output: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -1259,11 +1304,13 @@ def _svg_histogram(chart: Mapping[str, Any], col: str) -> str:
     out = [_svg_open(f"Histogram of {col}: real and synthetic")]
     out += _y_axis(ymax, _H)
     is_dt = chart.get("type") == "datetime"
+    # Times of day alone (a CSV's "11:38:36") all fall on one day: their hours tell them apart.
+    hours = is_dt and edges[-1] - edges[0] <= 2 * 86400
     for i, (r, s) in enumerate(zip(real, synth, strict=True)):
         x = _PAD_L + i * bw
         h = plot_h * r / ymax
         tip = (
-            f"{_tick(edges[i], is_dt)} to {_tick(edges[i + 1], is_dt)}: "
+            f"{_tick(edges[i], is_dt, hours)} to {_tick(edges[i + 1], is_dt, hours)}: "
             f"real {r:.1%}, synthetic {s:.1%}"
         )
         # Full-height transparent hit area so the tooltip works over empty bins too.
@@ -1290,16 +1337,17 @@ def _svg_histogram(chart: Mapping[str, Any], col: str) -> str:
         x = _PAD_L + plot_w * frac
         out.append(
             f'<text x="{x:.1f}" y="{base + 14}" font-size="10" text-anchor="{anchor}" '
-            f'fill="#5b6575">{_e(_tick(val, is_dt))}</text>'
+            f'fill="#5b6575">{_e(_tick(val, is_dt, hours))}</text>'
         )
     out.append("</svg>")
     return "".join(out)
 
 
-def _tick(v: float, is_datetime: bool) -> str:
+def _tick(v: float, is_datetime: bool, time_of_day: bool = False) -> str:
+    """A number, or a datetime's day (its hour and minute with ``time_of_day``)."""
     if is_datetime:
         try:
-            return pd.Timestamp(v, unit="s").strftime("%Y-%m-%d")
+            return pd.Timestamp(v, unit="s").strftime("%H:%M" if time_of_day else "%Y-%m-%d")
         except (ValueError, OverflowError):
             return _fmt_num(v)
     return _fmt_num(v)

@@ -276,6 +276,30 @@ def test_file_paths_are_accepted(frames, tmp_path):
         compute_report(tmp_path / "missing.csv", frames["synthetic"])
 
 
+def _order_lines(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    seconds = rng.normal(16 * 3600, 3 * 3600, size=400).clip(10 * 3600, 23 * 3600).round()
+    stamps = pd.Timestamp("2015-01-01") + pd.to_timedelta(seconds, unit="s")
+    return pd.DataFrame(
+        {
+            "order_id": [f"O-{seed}{i:05d}" for i in range(400)],
+            "time": stamps.strftime("%H:%M:%S"),
+            "price": rng.gamma(3.0, 5.0, size=400).round(2),
+        }
+    )
+
+
+def test_text_times_are_measured_as_times_and_keys_are_left_out(tmp_path):
+    # Two draws of one distribution, as text a CSV holds: hardly a time repeats between them.
+    real, synthetic = _order_lines(0), _order_lines(1)
+    res = report(real, synthetic, output=tmp_path / "orders.html")
+    shapes = res["fidelity"]["column_shapes"]["columns"]
+    assert set(shapes) == {"time", "price"}
+    assert shapes["time"] > 0.9
+    assert any("order_id" in note for note in res["inputs"]["notes"])
+    assert re.search(r">1\d:\d\d<", (tmp_path / "orders.html").read_text())
+
+
 def test_pandas_extension_dtypes(frames):
     train = frames["train"].astype({"city": "category", "kids": "Int64", "member": "boolean"})
     train["signup"] = train["signup"].dt.tz_localize("UTC")
