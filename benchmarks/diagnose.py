@@ -1,4 +1,4 @@
-"""Where a table's detection AUC comes from: the latent prior, or the decoder.
+"""Where a table's detection AUC and ML efficacy are lost: in the latent prior, or the decoder.
 
 Usage::
 
@@ -7,7 +7,8 @@ Usage::
 
 Fits ``TabularVAE(random_state=0, **params)`` on the 80 % split of ``run.py`` and prints one
 JSON line with the detection AUC (``tabvae.evaluation.detection_auc`` against the training
-split) of three sets of rows, each as many as the training split:
+split) and the ML efficacy (``tabvae.evaluation.ml_efficacy``, scored on the 20 % holdout) of
+three sets of rows, each as many as the training split:
 
 * ``prior``: ``sample()``, latent codes from the fitted prior (what users get);
 * ``posterior_draw``: one code drawn from the encoder's posterior of each training row, then
@@ -16,8 +17,8 @@ split) of three sets of rows, each as many as the training split:
 * ``posterior_mean``: the posterior mean of each training row, decoded the same way.
 
 When ``posterior_draw`` is close to ``prior``, a better prior cannot help much: the rows are
-told apart by what the decoder does given a code. It reads private helpers of
-``TabularVAE`` on purpose; it is a diagnostic, not an API.
+told apart (or the target is lost) by what the decoder does given a code. It reads private
+helpers of ``TabularVAE`` on purpose; it is a diagnostic, not an API.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from tabvae import evaluation as ev
 def main(argv: list[str]) -> None:
     spec, params = bench.setting_from_argv(argv, "diagnose.py")
     table = bench.load_table(spec, None)
-    train, _ = bench.split(table)
+    train, holdout = bench.split(table)
     kinds = bench.column_kinds(table)
     model = TabularVAE(random_state=bench.SEED, **params).fit(train)
     rng = np.random.default_rng(bench.SEED)
@@ -58,6 +59,9 @@ def main(argv: list[str]) -> None:
     result = {"table": spec.key, "params": params, "epochs": model.epochs_run_}
     for name, synthetic in rows.items():
         result[name] = ev.detection_auc(train, synthetic, seed=bench.SEED, columns=kinds)
+        ml = ev.ml_efficacy(train, synthetic, holdout, spec.target, seed=bench.SEED, columns=kinds)
+        result[f"{name}_ml"] = ml.get("synthetic")
+    result["real_ml"] = ml.get("real")
     # How much of the latent space each row's posterior covers, against the spread of means.
     result["posterior_sd"] = float(z_sd.mean())
     result["sd_of_means"] = float(z_mean.std(axis=0).mean())
