@@ -33,7 +33,8 @@ def main() -> None:
     for column in document["columns"]:
         if column["name"] == "Time":
             column["kind"] = "categorical"
-            column.pop("min", None), column.pop("max", None), column.pop("decimals", None)
+            for numeric_field in ("min", "max", "decimals"):
+                column.pop(numeric_field, None)
         if column["name"] == "Records":
             column["exclude"] = True
     path.write_text(json.dumps(document, indent=2))
