@@ -93,3 +93,33 @@ def test_cli_guard(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "DCR guard" in result.output and len(pd.read_csv(tmp_path / "out.csv")) == 50
+
+
+def test_a_computed_log_follows_its_clipped_source_when_it_has_no_range():
+    # The log of an amount that can be 0 has no range to clip to; it must still be computed
+    # again from the clipped amount, or its rule's tolerance grows and synthetic logs drift.
+    rng = np.random.default_rng(3)
+    amount = rng.lognormal(8, 1, 300).round()
+    amount[:20] = 0.0
+    with np.errstate(divide="ignore"):
+        log_amount = np.where(amount > 0, np.log(amount), np.nan)
+    frame = pd.DataFrame({"amount": amount, "log_amount": log_amount, "x": rng.normal(size=300)})
+    schema = infer_schema(frame).resolve(frame)
+    assert schema["log_amount"].computed_from == {
+        "column": "amount",
+        "function": "log",
+        "scale": 1.0,
+        "offset": 0.0,
+    }
+    clipped, _ = clip_extremes(frame, schema, k=5)
+    assert clipped["amount"].max() < frame["amount"].max()
+    positive = clipped["amount"] > 0
+    np.testing.assert_allclose(
+        clipped.loc[positive, "log_amount"], np.log(clipped.loc[positive, "amount"]), atol=1e-9
+    )
+    model = TabularVAE(epochs=2, hidden=(16,), latent_dim=4, random_state=0).fit(frame)
+    rows = model.sample(300, seed=0)
+    positive = rows["amount"] > 0
+    np.testing.assert_allclose(
+        rows.loc[positive, "log_amount"], np.log(rows.loc[positive, "amount"]), atol=1e-9
+    )
