@@ -318,25 +318,28 @@ class TableTransformer:
         frame: pd.DataFrame,
         by_name: dict[str, ColumnTransformer],
     ) -> np.ndarray | None:
-        """Each row's determinant moved to the seen value closest to the row's own numbers.
+        """Each row's number or date determinant moved to the seen value closest to the row.
 
         When a date fixes a number (a day's average price), looking the number up from the
         drawn date would drop what the model learned between that number and the rest of the
-        row (the row's own price). For a number or date determinant with dependent numbers,
-        each row takes the seen determinant value nearest to its drawn determinant and drawn
-        dependent numbers together (each scaled by its spread over the seen values), so the
-        looked-up numbers stay close to the drawn ones; the determinant is weighted by
-        ``_DETERMINANT_WEIGHT``. None when there is nothing to move.
+        row (the row's own price). Each row takes the seen determinant value nearest to its
+        drawn determinant and drawn dependent numbers together (each scaled by its spread over
+        the seen values), so the looked-up numbers stay close to the drawn ones; the
+        determinant is weighted by ``_DETERMINANT_WEIGHT``. A row whose drawn value no training
+        row has takes, where there is one, a seen value that fixes its drawn dependent
+        categories: a genotype number between two codes (lme4/Arabidopsis) looked up no
+        region and kept a pair no training row shows. None when there is nothing to move.
         """
+        if not isinstance(by_name[determinant], ContinuousTransformer):
+            return None
         numbers = {
             name: by_name[name]
             for name in [determinant, *names]
             if isinstance(by_name[name], ContinuousTransformer)
         }
         dependents = [name for name in names if name in numbers]
-        if determinant not in numbers or not dependents:
-            return None
-        seen = [a for a, _ in self.dependencies_[dependents[0]].pairs if a is not None]
+        labels = [name for name in names if name not in numbers]
+        seen = [a for a, _ in self.dependencies_[names[0]].pairs if a is not None]
         if not seen:
             return None
         grid = [numbers[determinant].to_numbers(pd.Series(seen, dtype=object))]
@@ -353,12 +356,35 @@ class TableTransformer:
         spread = grid_matrix[usable].std(axis=0)
         spread[spread == 0] = 1.0
         spread[0] /= _DETERMINANT_WEIGHT
+        seen_labels = [
+            tuple(_key(self.dependencies_[name].value_of(a)) for name in labels) for a in seen
+        ]
+        # Rows grouped by the categories they must fit: none for a row whose drawn value is
+        # a seen one (it looks up categories seen with it), its drawn ones otherwise.
+        unseen = complete & ~np.isin(rows[:, 0], grid_matrix[usable, 0]) & bool(labels)
+        rows_of: dict[tuple[Any, ...] | None, list[int]] = {
+            None: np.flatnonzero(complete & ~unseen).tolist()
+        }
+        unseen_rows = np.flatnonzero(unseen)
+        drawn = [
+            [_key(None if pd.isna(v) else v) for v in frame[name].to_numpy(object)[unseen_rows]]
+            for name in labels
+        ]
+        for position, row in enumerate(unseen_rows.tolist()):
+            rows_of.setdefault(tuple(values[position] for values in drawn), []).append(row)
         from sklearn.neighbors import NearestNeighbors
 
-        index = NearestNeighbors(n_neighbors=1).fit(grid_matrix[usable] / spread)
-        nearest = index.kneighbors(rows[complete] / spread, return_distance=False)[:, 0]
         snapped = frame[determinant].to_numpy(dtype=object).copy()
-        snapped[complete] = np.asarray(seen, dtype=object)[usable][nearest]
+        for must_fit, members in rows_of.items():
+            if not members:
+                continue
+            candidates = usable
+            if must_fit is not None:
+                fitting = usable & np.array([found == must_fit for found in seen_labels])
+                candidates = fitting if fitting.any() else usable
+            index = NearestNeighbors(n_neighbors=1).fit(grid_matrix[candidates] / spread)
+            nearest = index.kneighbors(rows[members] / spread, return_distance=False)[:, 0]
+            snapped[members] = np.asarray(seen, dtype=object)[candidates][nearest]
         return snapped
 
     def get_state(self) -> dict[str, Any]:

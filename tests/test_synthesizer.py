@@ -215,6 +215,28 @@ def test_determined_columns_keep_training_pairs():
     assert set(zip(synthetic["code"], synthetic["label"], strict=True)) <= seen
 
 
+def test_a_number_code_moves_to_a_seen_code_that_fits_its_category():
+    # A genotype numbered with gaps fixes its region (as in lme4/Arabidopsis): a drawn number
+    # between two codes is no training code, and would look up no region at all.
+    rng = np.random.default_rng(1)
+    codes = np.sort(rng.choice(np.arange(1, 200), 30, replace=False))
+    genotype = rng.choice(codes, 600)
+    frame = pd.DataFrame(
+        {
+            "genotype": genotype,
+            "region": np.array(["north", "south", "west"])[genotype % 3],
+            "yield": rng.normal(size=600) + genotype / 50,
+        }
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["genotype"].kind == "numerical"
+    assert model.schema_["region"].determined_by == "genotype"
+    synthetic = model.sample(1000, seed=0)
+    assert set(synthetic["genotype"]) <= set(codes)
+    seen = set(zip(frame["genotype"], frame["region"], strict=True))
+    assert set(zip(synthetic["genotype"], synthetic["region"], strict=True)) <= seen
+
+
 def _calls(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     minutes = rng.gamma(4.0, 45.0, n).round(1)
