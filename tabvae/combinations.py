@@ -10,10 +10,12 @@ Where such combinations would be common, :class:`SeenCombinations` draws the lat
 heads only among the levels the training rows show together with the level drawn for the
 earlier one. Which combinations: only those the two heads' frequencies would give at least
 ``MIN_EXPECTED_ROWS`` training rows, and none hold. A rare level's empty cells are left open:
-its few rows show it with few levels of anything, by chance. Which pairs: those whose such cells
-would hold at least ``STRUCTURAL_ZERO_SHARE`` of the rows more than chance leaves empty, and
-clearly more. The rule works on heads, so it also covers a number's point mass (no garage: the
-area is 0) and any categorical head.
+its few rows show it with few levels of anything, by chance. A row drawn again goes only to
+cells the frequencies expect rows in (and that hold them), not to such open cells: spreading
+the forbidden level's probability over them as well would multiply a rare level's frequency.
+Which pairs: those whose such cells would hold at least ``STRUCTURAL_ZERO_SHARE`` of the rows
+more than chance leaves empty, and clearly more. The rule works on heads, so it also covers a
+number's point mass (no garage: the area is 0) and any categorical head.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from tabvae.errors import ModelFileError
 from tabvae.heads import HeadSpec
+from tabvae.schema import MIN_ROWS_PER_DETERMINANT_VALUE
 
 #: Share of the rows that the empty cells of two heads would hold if the heads were drawn
 #: apart, beyond what chance leaves empty, for the pair to be drawn together.
@@ -58,18 +61,36 @@ class SeenCombinations:
     seen : dict
         ``{head: [(earlier head, allowed), ...]}`` where ``allowed[i, j]`` says whether level
         ``j`` of the head was seen with level ``i`` of the earlier head.
+    supported : dict, optional
+        ``{(head, earlier head): supported}``, the allowed cells that the two heads'
+        frequencies expect rows in: a row drawn again is drawn among these where it can be.
+        A rule without an entry draws again among all its allowed cells.
     """
 
-    def __init__(self, seen: dict[str, list[tuple[str, np.ndarray]]] | None = None) -> None:
+    def __init__(
+        self,
+        seen: dict[str, list[tuple[str, np.ndarray]]] | None = None,
+        supported: dict[tuple[str, str], np.ndarray] | None = None,
+    ) -> None:
         self.seen = seen or {}
+        self.supported = {
+            (head, name): supported.get((head, name), allowed) if supported else allowed
+            for head, pairs in self.seen.items()
+            for name, allowed in pairs
+        }
         # The same rules read the other way, for a head whose later head is already known
         # (imputing a row that has it). A last row allows everything: a later level of -1
         # (not known) picks it.
         self._seen_later: dict[str, list[tuple[str, np.ndarray]]] = {}
+        self._supported_later: dict[tuple[str, str], np.ndarray] = {}
         for head, pairs in self.seen.items():
             for name, allowed in pairs:
                 either_way = np.vstack([allowed.T, np.ones(allowed.shape[0], dtype=bool)])
                 self._seen_later.setdefault(name, []).append((head, either_way))
+                supported_here = self.supported[(head, name)]
+                self._supported_later[(name, head)] = np.vstack(
+                    [supported_here.T, np.ones(allowed.shape[0], dtype=bool)]
+                )
         # Sampling many rows with many pairs spends its time combining the allowed levels;
         # as bits of one integer per row that is one operation per pair.
         self._bits = {
@@ -86,18 +107,33 @@ class SeenCombinations:
         drawn = [h for h in heads if h.loss == "categorical" and h.width > 1]
         levels = {h.name: np.asarray(blocks[h.name]).argmax(axis=1) for h in drawn}
         seen: dict[str, list[tuple[str, np.ndarray]]] = {}
+        supported: dict[tuple[str, str], np.ndarray] = {}
+        # A head that is a function of an earlier one (a code's label) says nothing more
+        # about the rows, and it is drawn on its own where its cells are too small for a rule
+        # of its own: held to it as well, a later head was held to two levels that did not go
+        # together, where only a rare level's open cells were left (stevedata/PPGE, 20
+        # countries and their codes: a level of 4 rows in 3.6 % of the synthetic rows).
+        functions = {
+            head.name
+            for position, head in enumerate(drawn)
+            if any(_is_function(levels[e.name], levels[head.name]) for e in drawn[:position])
+        }
         for position, head in enumerate(drawn):
             found = []
             for earlier in drawn[:position]:
+                if earlier.name in functions:
+                    continue
                 rule = _structural_zeros(
                     levels[earlier.name], levels[head.name], earlier.width, head.width
                 )
                 if rule is not None:
-                    found.append((rule[0], earlier.name, rule[1]))
+                    found.append((rule[0], earlier.name, rule[1], rule[2]))
             found.sort(key=lambda rule: -rule[0])
             if found:
-                seen[head.name] = [(name, allowed) for _, name, allowed in found[:MAX_GIVEN]]
-        return cls(seen)
+                kept = found[:MAX_GIVEN]
+                seen[head.name] = [(name, allowed) for _, name, allowed, _ in kept]
+                supported |= {(head.name, name): cells for _, name, _, cells in kept}
+        return cls(seen, supported)
 
     def keep_seen(
         self,
@@ -114,17 +150,18 @@ class SeenCombinations:
 
         ``known_later`` holds levels of later heads that rows already have (imputation),
         -1 where a row's level is not known. Drawing again only where the first draw is not
-        allowed gives exactly the draw among the allowed levels, and touches few rows. Rows
-        where nothing would be allowed keep their draw.
+        allowed touches few rows. A row drawn again is drawn among the supported levels where
+        any is allowed (a rare level keeps the probability its first draw gave it), among the
+        allowed ones otherwise. Rows where nothing would be allowed keep their draw.
         """
         later = known_later or {}
         pairs = [
-            (name, allowed, levels[name])
+            (name, allowed, levels[name], self.supported[(head, name)])
             for name, allowed in self.seen.get(head, [])
             if name in levels
         ]
         pairs += [
-            (name, allowed, later[name])
+            (name, allowed, later[name], self._supported_later[(head, name)])
             for name, allowed in self._seen_later.get(head, [])
             if name in later
         ]
@@ -133,7 +170,7 @@ class SeenCombinations:
         width = logits.shape[1]
         if width <= _MAX_BITS:
             combined = np.full(len(picked), _all_bits(width), dtype=np.uint64)
-            for name, _, level in pairs:
+            for name, _, level, _ in pairs:
                 combined &= self._bits[(head, name)][level]
             combined[combined == 0] = _all_bits(width)
             again = ((combined >> picked.astype(np.uint64)) & np.uint64(1)) == 0
@@ -143,22 +180,34 @@ class SeenCombinations:
             possible = ((combined[again, None] >> shifts) & np.uint64(1)).astype(bool)
         else:
             possible = np.ones(logits.shape, dtype=bool)
-            for _, allowed, level in pairs:
+            for _, allowed, level, _ in pairs:
                 possible &= allowed[level]
             possible[~possible.any(axis=1)] = True
             again = ~possible[np.arange(len(picked)), picked]
             if not again.any():
                 return picked
             possible = possible[again]
+        preferred = possible.copy()
+        for _, _, level, supported in pairs:
+            preferred &= supported[level[again]]
+        backed = preferred.any(axis=1)
+        possible[backed] = preferred[backed]
         picked = picked.copy()
         picked[again] = redraw(np.where(possible, logits[again], np.float32(-1e9)))
         return picked
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: per head, each earlier head and the allowed levels per level."""
+        """JSON form: per head, each earlier head and the allowed and supported levels per
+        level."""
         return {
             head: [
-                {"given": name, "levels": [np.flatnonzero(row).tolist() for row in allowed]}
+                {
+                    "given": name,
+                    "levels": [np.flatnonzero(row).tolist() for row in allowed],
+                    "supported": [
+                        np.flatnonzero(row).tolist() for row in self.supported[(head, name)]
+                    ],
+                }
                 for name, allowed in pairs
             ]
             for head, pairs in self.seen.items()
@@ -169,16 +218,27 @@ class SeenCombinations:
         """Rebuild from :meth:`to_dict` output and the model's heads (for the widths)."""
         width = {h.name: h.width for h in heads}
         seen: dict[str, list[tuple[str, np.ndarray]]] = {}
+        supported: dict[tuple[str, str], np.ndarray] = {}
         try:
             for head, pairs in data.items():
                 for pair in pairs:
-                    allowed = np.zeros((width[pair["given"]], width[head]), dtype=bool)
-                    for level, columns in enumerate(pair["levels"]):
-                        allowed[level, columns] = True
+                    shape = (width[pair["given"]], width[head])
+                    allowed = _cells(shape, pair["levels"])
                     seen.setdefault(head, []).append((pair["given"], allowed))
-        except (KeyError, TypeError, IndexError) as exc:
+                    # Files written before the supported cells draw again among all allowed.
+                    if "supported" in pair:
+                        supported[(head, pair["given"])] = _cells(shape, pair["supported"])
+        except (KeyError, TypeError, IndexError, ValueError) as exc:
             raise ModelFileError(f"the seen combinations are not valid: {exc}") from exc
-        return cls(seen)
+        return cls(seen, supported)
+
+
+def _cells(shape: tuple[int, int], levels: list[list[int]]) -> np.ndarray:
+    """A boolean matrix with, in row ``i``, the columns ``levels[i]`` set."""
+    cells = np.zeros(shape, dtype=bool)
+    for level, columns in enumerate(levels):
+        cells[level, columns] = True
+    return cells
 
 
 _MAX_BITS = 64
@@ -194,11 +254,31 @@ def _all_bits(width: int) -> np.uint64:
     return np.uint64((1 << width) - 1)
 
 
+#: Rows that screen a pair of heads for a function before all rows are read.
+_FUNCTION_SCREEN_ROWS = 1000
+
+
+def _is_function(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether each level of ``first`` comes with one level of ``second`` only, ``first``
+    having rows enough per level for that not to be chance (as a ``determined_by`` rule)."""
+    base = int(second.max(initial=0)) + 1
+    # Most pairs of heads are no function; their first rows already tell, and cheaply.
+    screen_first, screen_second = first[:_FUNCTION_SCREEN_ROWS], second[:_FUNCTION_SCREEN_ROWS]
+    screen_pairs = screen_first.astype(np.int64) * base + screen_second
+    if len(np.unique(screen_pairs)) != len(np.unique(screen_first)):
+        return False
+    n_levels = np.count_nonzero(np.bincount(first))
+    if n_levels * MIN_ROWS_PER_DETERMINANT_VALUE > len(first):
+        return False
+    return len(np.unique(first.astype(np.int64) * base + second)) == n_levels
+
+
 def _structural_zeros(
     first: np.ndarray, second: np.ndarray, first_width: int, second_width: int
-) -> tuple[float, np.ndarray] | None:
+) -> tuple[float, np.ndarray, np.ndarray] | None:
     """The share of rows the cells of two level columns that should hold rows but hold none
-    would hold beyond chance, and the allowed cells; None when the pair has no such rule."""
+    would hold beyond chance, the allowed cells, and the supported ones (expected to hold
+    rows, and holding them); None when the pair has no such rule."""
     n = len(first)
     if n == 0:
         return None
@@ -220,4 +300,4 @@ def _structural_zeros(
     excess = float(expected[never].sum()) - by_chance
     if excess < max(STRUCTURAL_ZERO_SHARE, _CHANCE_SPREADS * spread):
         return None
-    return excess, ~never
+    return excess, ~never, considered & ~never

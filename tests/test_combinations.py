@@ -6,7 +6,7 @@ from conftest import make_houses
 
 from tabvae import TabularVAE
 from tabvae.combinations import SeenCombinations
-from tabvae.heads import HeadSpec
+from tabvae.heads import CategoricalLoss, HeadSpec
 
 STYLES = {
     "one_story_new": ["one_story"],
@@ -68,6 +68,58 @@ def test_a_rare_level_may_come_with_any_level():
     ((_, allowed),) = SeenCombinations.fit(heads, blocks).seen["b"]
     assert not allowed[1:, 0].any() and not allowed[0, 1]
     assert allowed[:, 3].all()
+
+
+def test_a_row_drawn_again_does_not_inflate_a_rare_level():
+    # b follows a (level 0 of a with level 0 of b, the others with 1); level 3 of b has 4
+    # rows and level 2 none, so neither is forbidden anywhere. A row whose first draw is
+    # forbidden is drawn again among the levels seen often enough, not spread over those two.
+    rng = np.random.default_rng(1)
+    first = rng.choice(4, 1000, p=[0.4, 0.3, 0.2, 0.1])
+    second = np.where(first == 0, 0, 1)
+    second[np.flatnonzero(first == 0)[:4]] = 3
+    heads = [HeadSpec("a", 4, "categorical"), HeadSpec("b", 4, "categorical")]
+    combos = SeenCombinations.fit(heads, {"a": np.eye(4)[first], "b": np.eye(4)[second]})
+    n_rows = 3000
+    levels = {"a": np.full(n_rows, 1)}
+    # The decoder favours level 0, which a's level 1 never comes with.
+    logits = np.tile(np.array([[3.0, 0.0, 0.0, 0.0]], np.float32), (n_rows, 1))
+    draw = CategoricalLoss().draw_levels
+    picked = draw(logits, rng)
+    kept = combos.keep_seen("b", logits, picked, levels, lambda lg: draw(lg, rng))
+    again = picked == 0
+    assert again.any() and (kept[again] == 1).all()
+    # Rows whose first draw was allowed keep it: the rare level comes out as often as drawn.
+    assert np.array_equal(kept[~again], picked[~again])
+    # A model file written before the supported cells draws again among all allowed ones.
+    old_form = combos.to_dict()
+    for pair in old_form["b"]:
+        del pair["supported"]
+    old = SeenCombinations.from_dict(old_form, heads)
+    kept_old = old.keep_seen("b", logits, picked, levels, lambda lg: draw(lg, rng))
+    assert set(np.unique(kept_old[again])) == {1, 2, 3}
+    assert SeenCombinations.from_dict(combos.to_dict(), heads).to_dict() == combos.to_dict()
+
+
+def test_a_label_of_an_earlier_code_does_not_hold_later_heads():
+    # 20 countries of 50 rows, their codes (a function of the country, cells too small for a
+    # rule of their own, so drawn apart from it) and a level set by the country, 4 rows rare.
+    rng = np.random.default_rng(2)
+    country = np.repeat(np.arange(20), 50)
+    code = (country * 7) % 20
+    level = country % 3
+    level[:4] = 3
+    heads = [HeadSpec(n, w, "categorical") for n, w in (("country", 20), ("code", 20), ("c", 4))]
+    blocks = {"country": np.eye(20)[country], "code": np.eye(20)[code], "c": np.eye(4)[level]}
+    combos = SeenCombinations.fit(heads, blocks)
+    assert [given for given, _ in combos.seen["c"]] == ["country"]
+    n_rows = 4000
+    levels = {"country": rng.integers(0, 20, n_rows), "code": rng.integers(0, 20, n_rows)}
+    logits = np.tile(np.array([[2.0, 2.0, 2.0, -3.0]], np.float32), (n_rows, 1))
+    draw = CategoricalLoss().draw_levels
+    kept = combos.keep_seen("c", logits, draw(logits, rng), levels, lambda lg: draw(lg, rng))
+    assert (kept == levels["country"] % 3).mean() > 0.99
+    assert (kept == 3).mean() < 0.01
 
 
 def test_a_row_whose_earlier_levels_allow_nothing_is_left_as_drawn():
