@@ -301,6 +301,23 @@ def test_dependencies_between_columns_are_found():
     assert determined["noise"] is None and determined["code"] is None
 
 
+def test_a_chain_of_dependencies_is_fixed_from_its_start():
+    # A district fixes its region, and the region its zone: the zone is found to depend on
+    # the region (fewer values) and the region on the district. Both follow the district, so
+    # no column of the chain is drawn apart from the others.
+    rng = np.random.default_rng(0)
+    district = rng.integers(0, 20, 400)
+    region = np.array([f"r{d // 4}" for d in district])
+    zone = np.where(district // 4 % 2 == 0, "north", "south")
+    frame = pd.DataFrame({"district": district, "region": region, "zone": zone})
+    determined = {c.name: c.determined_by for c in infer_schema(frame).columns}
+    assert determined == {"district": None, "region": "district", "zone": "district"}
+    model = TabularVAE(epochs=2, hidden=(16,), latent_dim=2, random_state=0).fit(frame)
+    synthetic = model.sample(500, seed=0)
+    seen = set(frame.itertuples(index=False, name=None))
+    assert set(synthetic.itertuples(index=False, name=None)) <= seen
+
+
 def _computed_rules(schema: Schema) -> dict[str, dict]:
     assert Schema.from_json(schema.to_json()) == schema  # every rule reads back from JSON
     return {c.name: c.computed_from for c in schema.columns if c.computed_from}
