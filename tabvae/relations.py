@@ -60,10 +60,11 @@ class Relation:
         The column and the column it is learned relative to.
     encoded : Column
         The column of encoded values the model learns (same name, numerical or categorical).
-    form : {"difference", "above", "below", "same", "within"}
+    form : {"difference", "above", "below", "gap_above", "gap_below", "same", "within"}
         How the column is encoded: its difference from the reference; its share of what lies
-        above (or below) the reference; "the same or a value"; or its place within the
-        reference's category.
+        above (or below) the reference; its distance above (below) the reference, for an
+        order whose gaps are small against the column's spread; "the same or a value"; or
+        its place within the reference's category.
     same : str, optional
         The category that stands for "the same as the reference" (form "same").
     fallback : scalar, optional
@@ -161,12 +162,14 @@ class Relation:
         form = {1: "above", -1: "below"}.get(
             order_of(reference_numbers[present], own_numbers[present]), "difference"
         )
+        if form != "difference" and _small_gaps(own_numbers[present], reference_numbers[present]):
+            form = f"gap_{form}"
         relation = cls(name, reference.column.name, column.column, form)
         values = relation._values(column, reference, df)
         fields = describe_column(pd.Series(values, name=name), "numerical")
         fields |= {"dtype": "float64", "loss_weight": column.column.loss_weight}
         relation.encoded = Column.from_dict(fields)
-        if form == "difference" and kind == "numerical":
+        if form in _DIFFERENCE_FORMS and kind == "numerical":
             # A share lies in [0, 1] and tells nothing of one row; a difference is a number.
             bounds = extreme_bounds(values, extreme_value_k, relation.encoded)
             if bounds is not None:
@@ -247,6 +250,10 @@ class Relation:
         both_missing = np.isnan(numbers) & np.isnan(reference_numbers)
         if self.form == "difference":
             return np.where(both_missing, 0.0, difference)
+        if self.form in _GAP_FORMS:
+            # A slip to the wrong side comes back equal to the reference, as in a share.
+            keep_side = np.maximum if self.form == "gap_above" else np.minimum
+            return np.where(both_missing, 0.0, keep_side(difference, 0.0))
         assert isinstance(column, ContinuousTransformer)
         scale = _FarSide(column.quantiles, self.form)
         room = scale.beyond(reference_numbers)
@@ -323,8 +330,15 @@ class Relation:
             numbers = np.where(np.isnan(values), np.nan, numbers)
             return column.from_numbers(np.nan_to_num(numbers), np.isnan(numbers))
         reference_numbers = _numbers(reference, reference_values)
-        if self.form == "difference":
+        if self.form in _DIFFERENCE_FORMS:
             numbers = reference_numbers + values
+            if self.form in _GAP_FORMS:
+                # Within the column's own range (a departure after the last one seen moves
+                # back to it), which keeps the order: the reference lies within its own.
+                knots = column.quantiles.knots
+                numbers = np.clip(numbers, knots[0], knots[-1])
+                keep_side = np.maximum if self.form == "gap_above" else np.minimum
+                numbers = np.where(np.isnan(values), np.nan, keep_side(numbers, reference_numbers))
         else:
             scale = _FarSide(column.quantiles, self.form)
             share = np.clip(np.nan_to_num(values), 0.0, 1.0)
@@ -367,6 +381,26 @@ class Relation:
             )
         except (KeyError, TypeError) as exc:
             raise ModelFileError(f"the relation of column {name!r} is not valid: {exc}") from exc
+
+
+#: An order is learned as the distance past the reference, not as a share of what lies past
+#: it, when 90 % of its gaps are within this share of the column's own spread (its 10-90 %
+#: range): an interview's end an hour after its start, in a survey fielded over months. A
+#: share there is a number near 0 that must be exact to the thousandth, and the model's
+#: noise on it made interviews last days (stevedata/ESS10NO: 90 % of real interviews under
+#: 1.8 hours, 90 % of synthetic ones under 12.9).
+SMALL_GAP_SHARE = 0.05
+_GAP_FORMS = ("gap_above", "gap_below")
+_DIFFERENCE_FORMS = ("difference", *_GAP_FORMS)
+
+
+def _small_gaps(numbers: np.ndarray, reference_numbers: np.ndarray) -> bool:
+    """Whether the gaps between ordered numbers are small against the numbers' spread."""
+    if numbers.size == 0:
+        return False
+    low, high = np.quantile(numbers, [0.1, 0.9])
+    gaps = np.abs(numbers - reference_numbers)
+    return bool(np.quantile(gaps, 0.9) < SMALL_GAP_SHARE * (high - low))
 
 
 class _FarSide:
