@@ -27,7 +27,7 @@ import numpy as np
 
 from tabvae.errors import ModelFileError
 from tabvae.heads import HeadSpec
-from tabvae.schema import MIN_ROWS_PER_DETERMINANT_VALUE
+from tabvae.schema import MIN_ROWS_PER_DETERMINANT_VALUE, is_function
 
 #: Share of the rows that the empty cells of two heads would hold if the heads were drawn
 #: apart, beyond what chance leaves empty, for the pair to be drawn together.
@@ -254,23 +254,12 @@ def _all_bits(width: int) -> np.uint64:
     return np.uint64((1 << width) - 1)
 
 
-#: Rows that screen a pair of heads for a function before all rows are read.
-_FUNCTION_SCREEN_ROWS = 1000
-
-
 def _is_function(first: np.ndarray, second: np.ndarray) -> bool:
-    """Whether each level of ``first`` comes with one level of ``second`` only, ``first``
-    having rows enough per level for that not to be chance (as a ``determined_by`` rule)."""
-    base = int(second.max(initial=0)) + 1
-    # Most pairs of heads are no function; their first rows already tell, and cheaply.
-    screen_first, screen_second = first[:_FUNCTION_SCREEN_ROWS], second[:_FUNCTION_SCREEN_ROWS]
-    screen_pairs = screen_first.astype(np.int64) * base + screen_second
-    if len(np.unique(screen_pairs)) != len(np.unique(screen_first)):
+    """Whether ``second`` is a function of ``first``, ``first`` having rows enough per level
+    for that not to be chance (as a ``determined_by`` rule)."""
+    if not is_function(first, second):
         return False
-    n_levels = np.count_nonzero(np.bincount(first))
-    if n_levels * MIN_ROWS_PER_DETERMINANT_VALUE > len(first):
-        return False
-    return len(np.unique(first.astype(np.int64) * base + second)) == n_levels
+    return np.count_nonzero(np.bincount(first)) * MIN_ROWS_PER_DETERMINANT_VALUE <= len(first)
 
 
 def _structural_zeros(

@@ -252,8 +252,7 @@ class Relation:
             return np.where(both_missing, 0.0, difference)
         if self.form in _GAP_FORMS:
             # A slip to the wrong side comes back equal to the reference, as in a share.
-            keep_side = np.maximum if self.form == "gap_above" else np.minimum
-            return np.where(both_missing, 0.0, keep_side(difference, 0.0))
+            return np.where(both_missing, 0.0, _keep_side(self.form)(difference, 0.0))
         assert isinstance(column, ContinuousTransformer)
         scale = _FarSide(column.quantiles, self.form)
         room = scale.beyond(reference_numbers)
@@ -337,15 +336,13 @@ class Relation:
                 # back to it), which keeps the order: the reference lies within its own.
                 knots = column.quantiles.knots
                 numbers = np.clip(numbers, knots[0], knots[-1])
-                keep_side = np.maximum if self.form == "gap_above" else np.minimum
-                numbers = np.where(np.isnan(values), np.nan, keep_side(numbers, reference_numbers))
+                numbers = _keep_side(self.form)(numbers, reference_numbers)
         else:
             scale = _FarSide(column.quantiles, self.form)
             share = np.clip(np.nan_to_num(values), 0.0, 1.0)
             drawn = scale.value_at(share * scale.beyond(reference_numbers))
             # Never past the reference, whatever the knots' interpolation gives.
-            keep_side = np.minimum if self.form == "below" else np.maximum
-            drawn = keep_side(drawn, reference_numbers)
+            drawn = _keep_side(self.form)(drawn, reference_numbers)
             numbers = np.where(share >= 1.0, reference_numbers, drawn)
             numbers = np.where(np.isnan(values), np.nan, numbers)
         missing = np.isnan(numbers)
@@ -392,6 +389,12 @@ class Relation:
 SMALL_GAP_SHARE = 0.05
 _GAP_FORMS = ("gap_above", "gap_below")
 _DIFFERENCE_FORMS = ("difference", *_GAP_FORMS)
+
+
+def _keep_side(form: str) -> Any:
+    """``np.maximum`` for a column kept above its reference, ``np.minimum`` below it: applied
+    with the reference, it moves a value on the wrong side onto the reference (NaN stays)."""
+    return np.minimum if form in ("below", "gap_below") else np.maximum
 
 
 def _small_gaps(numbers: np.ndarray, reference_numbers: np.ndarray) -> bool:

@@ -1000,6 +1000,23 @@ DEPENDENT_KINDS = ("categorical", "boolean", "numerical")
 MIN_ROWS_PER_DETERMINANT_VALUE = 5
 
 
+#: Rows that screen a pair of columns for a function before all rows are read.
+_FUNCTION_SCREEN_ROWS = 1000
+
+
+def is_function(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether each code of ``first`` comes with one code of ``second`` only (non-negative
+    integer codes, one per row)."""
+    base = int(second.max(initial=0)) + 1
+    # Most pairs of columns are no function; their first rows already tell, and cheaply.
+    head_first, head_second = first[:_FUNCTION_SCREEN_ROWS], second[:_FUNCTION_SCREEN_ROWS]
+    head_pairs = head_first.astype(np.int64) * base + head_second
+    if len(np.unique(head_pairs)) != len(np.unique(head_first)):
+        return False
+    pairs = first.astype(np.int64) * base + second
+    return len(np.unique(pairs)) == len(np.unique(first))
+
+
 def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     """Find columns whose value is a function of another's (``{B: A}``).
 
@@ -1035,8 +1052,7 @@ def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str
                 continue
             if levels[dependent] > n_levels:
                 continue  # a function has no more values than its argument; saves the count
-            pairs = np.unique(codes[determinant] * levels[dependent] + codes[dependent])
-            if len(pairs) == n_levels:
+            if is_function(codes[determinant], codes[dependent]):
                 candidates.append((n_levels, determinant))
         if candidates:
             found[dependent] = min(candidates)[1]
