@@ -41,6 +41,9 @@ MIN_ROWS_FOR_ID = 20
 #: frequency. Fewer distinct values (a state's code, an airline's) are categories that the
 #: rest of a row depends on.
 MIN_REPEATED_KEY_SHARE = 0.2
+#: Numbers stored as text are read as numbers when the one other text among them (what
+#: stands for a gap) is at most this share of the values.
+MAX_GAP_TEXT_SHARE = 0.5
 _DATA_FIELDS = frozenset({"dtype", "nullable", "missing_rate"})
 
 #: Last words of a column name that call it a key.
@@ -143,6 +146,10 @@ class Column:
         The category values, in order, for categorical columns.
     datetime_format : str, optional
         ``strftime`` format of datetimes stored as text; ``None`` for datetime64 columns.
+    missing_text : str, optional
+        For numbers stored as text: the text that stands for a missing value in the column
+        (``"."`` as SAS writes it, ``"?"``, ``"T"`` for a trace of rain). Such cells are
+        learned as gaps and written back as this text; the numbers come back as text too.
     id_format : dict, optional
         How surrogate keys of an id column are generated.
     value : scalar, optional
@@ -183,6 +190,7 @@ class Column:
     decimals: int | None = None
     categories: list[Any] | None = None
     datetime_format: str | None = None
+    missing_text: str | None = None
     id_format: dict[str, Any] | None = None
     value: Any = None
     loss_weight: float = 1.0
@@ -324,6 +332,7 @@ class Schema:
             fields.update({k: v for k, v in column.to_dict().items() if k not in _DATA_FIELDS})
             resolved.append(Column.from_dict(fields))
             transformer_class(column.kind).check_column(resolved[-1])
+            transformer_class(column.kind).check_values(resolved[-1], df[column.name])
         schema = Schema(tuple(resolved))
         check_computed(schema)
         return schema
@@ -1515,6 +1524,10 @@ def describe_column(series: pd.Series, kind: str) -> dict[str, Any]:
     from tabvae.transformers import transformer_class
 
     missing = float(series.isna().mean())
+    text_of_gaps = None
+    if kind == "numerical" and dtypes.is_text(series):
+        text_of_gaps = gap_text(series)
+        missing = float(np.isnan(dtypes.to_float(series)).mean())
     fields: dict[str, Any] = {
         "name": series.name,
         "kind": kind,
@@ -1522,6 +1535,8 @@ def describe_column(series: pd.Series, kind: str) -> dict[str, Any]:
         "nullable": bool(missing > 0),
         "missing_rate": round(missing, 6),
     }
+    if text_of_gaps is not None:
+        fields["missing_text"] = text_of_gaps
     fields.update(transformer_class(kind).describe(series))
     return fields
 
@@ -1567,6 +1582,8 @@ def infer_kind(series: pd.Series) -> str:
         )
     if n_unique == 1 and not series.isna().any():
         return "constant"
+    if _holds_numbers(values):
+        return "numerical"
     if guess_datetime_format(values) is not None:
         return "datetime"
     if n_unique == len(series) and len(series) >= MIN_ROWS_FOR_ID:
@@ -1574,6 +1591,36 @@ def infer_kind(series: pd.Series) -> str:
     if _is_repeated_key(series, n_unique):
         return "id"
     return "categorical"
+
+
+def _holds_numbers(values: pd.Series) -> bool:
+    """True for text that is numbers, but for at most one other text standing for a gap.
+
+    SAS writes a missing number as ".", UCI files as "?", weather records a trace of rain as
+    "T"; read from CSV, such a column is text, and as a category of hundreds of levels it
+    lost its order and its link to other numbers (medicaldata/opt: 17 columns of lab values
+    with "." in 27 of 823 rows). Numbers written with leading zeros are codes (ZIP codes),
+    and few distinct numbers are codes too, as they are for integer columns.
+    """
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return False
+    numbers = pd.to_numeric(values, errors="coerce")
+    present = numbers.notna()
+    if present.mean() < 1 - MAX_GAP_TEXT_SHARE or values[~present].nunique() > 1:
+        return False
+    finite = np.isfinite(numbers[present].to_numpy(dtype=np.float64))
+    return (
+        bool(finite.all())
+        and numbers[present].nunique() > MAX_CODE_LEVELS
+        and not values[present].str.match(r"\s*[-+]?0\d").any()
+    )
+
+
+def gap_text(series: pd.Series) -> str | None:
+    """The most frequent text of a column of numbers stored as text that is not a number."""
+    values = series.dropna()
+    others = values[pd.to_numeric(values, errors="coerce").isna()]
+    return None if others.empty else str(others.value_counts().index[0])
 
 
 def _is_repeated_key(series: pd.Series, n_unique: int) -> bool:

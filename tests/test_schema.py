@@ -102,6 +102,33 @@ def test_scores_written_with_a_colon_stay_categories():
     assert infer_schema(frame)["score"].kind == "categorical"
 
 
+@pytest.mark.parametrize("gap", [".", "?", "T"])
+def test_numbers_stored_as_text_with_one_text_for_gaps_are_numbers(gap):
+    # SAS's "." for a missing value, UCI's "?", a trace of rain: read from CSV, the column is
+    # text, and as a category of hundreds of levels it lost its order.
+    values = np.round(np.random.default_rng(0).gamma(2.0, 3.0, 300), 3).astype(str).astype(object)
+    values[::25] = gap
+    frame = pd.DataFrame({"lab": values, "n": np.arange(300) % 7})
+    column = infer_schema(frame)["lab"]
+    assert column.kind == "numerical"
+    assert column.missing_text == gap
+    assert column.missing_rate == pytest.approx(12 / 300)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"{z:05d}" for z in range(1000, 1100)] * 3,  # ZIP codes with their leading zeros
+        [str(i % 5) for i in range(299)] + ["."],  # a code of five levels
+        [str(i) for i in range(290)] + ["n/a"] * 5 + ["?"] * 5,  # two other texts
+        [str(i) for i in range(100)] + ["."] * 200,  # mostly the other text
+    ],
+)
+def test_text_that_is_not_just_numbers_stays_a_category(values):
+    frame = pd.DataFrame({"code": values, "n": np.arange(len(values)) % 7})
+    assert infer_schema(frame)["code"].kind == "categorical"
+
+
 @pytest.mark.parametrize(
     ("name", "kind"),
     [

@@ -481,6 +481,37 @@ def test_zero_inflated_amounts_keep_their_zeros_with_their_category():
     assert (zero == (synthetic["item"] == "no")).mean() > 0.95
 
 
+def test_numbers_stored_as_text_come_back_as_text_with_their_gaps(tmp_path):
+    rng = np.random.default_rng(3)
+    amounts = np.round(rng.gamma(2.0, 3.0, 400), 2)
+    text = amounts.astype(str).astype(object)
+    gaps = rng.random(400) < 0.1
+    text[gaps] = "."
+    frame = pd.DataFrame({"amount": text, "size": amounts * 2 + rng.normal(0, 0.5, 400)})
+    model = TabularVAE(epochs=30, batch_size=50, hidden=(32,), latent_dim=4, random_state=0)
+    synthetic = model.fit(frame).sample(2000, seed=1)
+    assert synthetic["amount"].dtype == frame["amount"].dtype
+    numbers = pd.to_numeric(synthetic["amount"], errors="coerce")
+    is_gap = synthetic["amount"] == "."
+    assert numbers.notna().sum() + is_gap.sum() == len(synthetic)  # numbers or the gap text
+    assert abs(is_gap.mean() - gaps.mean()) < 0.05
+    assert numbers.dropna().between(amounts[~gaps].min(), amounts[~gaps].max()).all()
+    assert (numbers.dropna() == numbers.dropna().round(2)).all()
+    # Learned as a number: its link to the other column holds.
+    kept = numbers.notna()
+    assert np.corrcoef(numbers[kept], synthetic["size"][kept])[0, 1] > 0.5
+    model.save(tmp_path / "model")
+    again = TabularVAE.load(tmp_path / "model").sample(2000, seed=1)
+    pd.testing.assert_frame_equal(again, synthetic)
+
+
+def test_a_column_edited_to_numbers_that_holds_other_text_says_which():
+    frame = pd.DataFrame({"size": ["1.5", "2", "?", "?", "n/a"] * 16, "n": np.arange(80) % 3})
+    schema = infer_schema(frame).replace("size", kind="numerical")
+    with pytest.raises(DataError, match="not numbers, such as 'n/a'"):
+        TabularVAE(epochs=1).fit(frame, schema=schema)
+
+
 def test_epochs_count_passes_over_the_rows(mixed_frame, tmp_path):
     # 216 training rows in batches of 64: a pass is 4 steps, so Keras epochs hold several.
     reported = []

@@ -61,6 +61,10 @@ class ColumnTransformer:
     def check_column(cls, column: Column) -> None:
         """Raise :class:`SchemaError` if a resolved column lacks what this kind needs."""
 
+    @classmethod
+    def check_values(cls, column: Column, series: pd.Series) -> None:
+        """Raise :class:`DataError` if ``series`` holds values a column of this kind cannot."""
+
     # --- learning ----------------------------------------------------------------------------
     @property
     def heads(self) -> list[HeadSpec]:

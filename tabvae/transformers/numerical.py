@@ -261,14 +261,21 @@ class NumericalTransformer(ContinuousTransformer):
             if bound is not None and not isinstance(bound, int | float):
                 raise SchemaError(f"column {column.name!r}: min and max must be numbers")
 
+    @classmethod
+    def check_values(cls, column: Column, series: pd.Series) -> None:
+        if dtypes.is_numeric(series) or series.isna().all():
+            return
+        stray = pd.to_numeric(series, errors="coerce").isna() & series.notna()
+        stray &= series != column.missing_text
+        if stray.any():
+            raise DataError(
+                f"column {column.name!r} is numerical in the schema but holds values that "
+                f"are not numbers, such as {series[stray].iloc[0]!r}; a text that stands for "
+                'a missing value can be named as its "missing_text"'
+            )
+
     def to_numbers(self, series: pd.Series) -> np.ndarray:
-        if not (dtypes.is_numeric(series) or series.isna().all()):
-            numbers = pd.to_numeric(series, errors="coerce")
-            if numbers.isna().sum() > series.isna().sum():
-                raise DataError(
-                    f"column {self.column.name!r} is numerical in the schema but holds "
-                    "values that are not numbers"
-                )
+        self.check_values(self.column, series)
         return dtypes.to_float(series)
 
     def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
@@ -278,7 +285,33 @@ class NumericalTransformer(ContinuousTransformer):
         numbers = np.clip(numbers, low, high)
         if column.decimals is not None:
             numbers = np.round(numbers, column.decimals)
+        if self._stored_as_text:
+            text = [_number_text(v, column.decimals) for v in numbers.tolist()]
+            gaps = np.asarray(missing, dtype=bool)
+            values = np.where(gaps, column.missing_text, np.asarray(text, dtype=object))
+            return dtypes.restore(values, column.dtype)
         return dtypes.restore(np.where(missing, np.nan, numbers), column.dtype)
+
+    def from_values(self, values: np.ndarray) -> pd.Series:
+        if not self._stored_as_text:
+            return super().from_values(values)
+        numbers = dtypes.to_float(pd.Series(values, dtype=object))
+        return self.from_numbers(np.nan_to_num(numbers), np.isnan(numbers))
+
+    @property
+    def _stored_as_text(self) -> bool:
+        return self.column.missing_text is not None or self.column.dtype in _TEXT_DTYPES
+
+
+#: Dtypes of columns of numbers written as text, which come back as text.
+_TEXT_DTYPES = frozenset({"object", "str", "string"})
+
+
+def _number_text(value: float, decimals: int | None) -> str:
+    """A number as text, without trailing zeros: 16.17 for 16.170, 12 for 12.0."""
+    if decimals is None:
+        return np.format_float_positional(value, trim="-")
+    return np.format_float_positional(value, precision=decimals, unique=True, trim="-")
 
 
 # Datetimes are learned as seconds since the epoch, rounded back to the coarsest unit that
