@@ -168,7 +168,7 @@ class MeanSquaredLoss(HeadLoss):
 #: A categorical head's cross-entropy is divided by ``log(width)``, what a uniform guess scores,
 #: so that a wide one-hot does not drown a number; but by no more than this. Divided by the
 #: full log, a column of many levels gained less from being encoded than the KL term (beta per
-#: nat, 0.5 by default) charged for it, and the model learned little more than its marginal:
+#: nat, 0.5 by default then) charged for it, and the model learned little more than its marginal:
 #: on openintro/ucla_f18 (173 subjects) the subject came back right in 13 % of reconstructed
 #: rows and detection AUC was 0.980. With this cap: 76 % and 0.847. Measured on the benchmark
 #: tables, within the seed-to-seed spread: ames (seeds 0-2) detection 0.764 -> 0.771, ML R²
