@@ -15,6 +15,10 @@ import pandas as pd
 PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
 
+#: Dtype names of text columns, as a schema records them (pandas 2 and 3).
+TEXT_DTYPE_NAMES = frozenset({"object", "str", "string"})
+
+
 def dtype_name(series: pd.Series) -> str:
     """Return the dtype of ``series`` as the string pandas accepts back."""
     return str(series.dtype)
@@ -133,7 +137,7 @@ def restore_codes(codes: np.ndarray, categories: list[Any], name: str) -> pd.Ser
     values one object at a time; anything else goes through :func:`restore`.
     """
     is_text = all(isinstance(c, str) for c in categories)
-    if name == "category" or (is_text and name in ("object", "str", "string")):
+    if name == "category" or (is_text and name in TEXT_DTYPE_NAMES):
         try:
             values = pd.Categorical.from_codes(codes, categories=categories)
         except ValueError:  # categories read back from an edited schema may repeat

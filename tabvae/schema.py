@@ -1526,8 +1526,9 @@ def describe_column(series: pd.Series, kind: str) -> dict[str, Any]:
     missing = float(series.isna().mean())
     text_of_gaps = None
     if kind == "numerical" and dtypes.is_text(series):
-        text_of_gaps = gap_text(series)
-        missing = float(np.isnan(dtypes.to_float(series)).mean())
+        numbers = dtypes.to_float(series)
+        text_of_gaps = gap_text(series, numbers)
+        missing = float(np.isnan(numbers).mean())
     fields: dict[str, Any] = {
         "name": series.name,
         "kind": kind,
@@ -1620,10 +1621,10 @@ def _holds_numbers(values: pd.Series) -> bool:
     )
 
 
-def gap_text(series: pd.Series) -> str | None:
-    """The most frequent text of a column of numbers stored as text that is not a number."""
-    values = series.dropna()
-    others = values[pd.to_numeric(values, errors="coerce").isna()]
+def gap_text(series: pd.Series, numbers: np.ndarray) -> str | None:
+    """The most frequent text of a column of numbers stored as text that is not a number
+    (``numbers``: the column through :func:`tabvae.dtypes.to_float`)."""
+    others = series[np.isnan(numbers) & series.notna().to_numpy()]
     return None if others.empty else str(others.value_counts().index[0])
 
 

@@ -300,11 +300,7 @@ class NumericalTransformer(ContinuousTransformer):
 
     @property
     def _stored_as_text(self) -> bool:
-        return self.column.missing_text is not None or self.column.dtype in _TEXT_DTYPES
-
-
-#: Dtypes of columns of numbers written as text, which come back as text.
-_TEXT_DTYPES = frozenset({"object", "str", "string"})
+        return self.column.missing_text is not None or self.column.dtype in dtypes.TEXT_DTYPE_NAMES
 
 
 def _number_text(value: float, decimals: int | None) -> str:
