@@ -144,7 +144,7 @@ class GaussianLoss(HeadLoss):
         width = params.shape[-1] // 2
         mean = params[:, :width]
         log_sigma = np.clip(params[:, width:], _LOG_SIGMA_MIN, _LOG_SIGMA_MAX)
-        return mean + np.exp(log_sigma) * rng.standard_normal(mean.shape)
+        return mean + np.exp(log_sigma) * rng.standard_normal(mean.shape, dtype=np.float32)
 
     def mode(self, params: np.ndarray) -> np.ndarray:
         return params[:, : params.shape[-1] // 2]
