@@ -56,6 +56,8 @@ MAX_VALUE_BINS = 128
 N_KNOTS = 1001
 #: Kinds whose transformers are fitted from a noisy histogram.
 COUNTED_KINDS = ("numerical", "datetime", "categorical")
+#: Kinds a private fit can learn: the counted ones and those that need no statistics.
+PRIVATE_KINDS = (*COUNTED_KINDS, "boolean", "id", "constant")
 #: Largest noise multiplier the calibration tries before giving up.
 _MAX_NOISE = 1e4
 _TIME_DIRECTIVES = re.compile(r"%[HIMSfpXcTRrs]")
@@ -296,6 +298,11 @@ def resolve_private_schema(schema: Schema | None, df: pd.DataFrame) -> Schema:
         if column.exclude:
             columns.append(column)
             continue
+        if column.kind not in PRIVATE_KINDS:
+            raise SchemaError(
+                f"column {column.name!r}: {column.kind} columns cannot be fitted with dp=True; "
+                'exclude it ("exclude": true) or give it as a number of seconds'
+            )
         series = df[column.name]
         missing_fields = _lacking_fields(column, series)
         if missing_fields:

@@ -39,6 +39,11 @@ def is_datetime(series: pd.Series) -> bool:
     return pd.api.types.is_datetime64_any_dtype(series.dtype)
 
 
+def is_timedelta(series: pd.Series) -> bool:
+    """True for timedelta64 columns (durations)."""
+    return pd.api.types.is_timedelta64_dtype(series.dtype)
+
+
 def is_numeric(series: pd.Series) -> bool:
     """True for int / float columns (numpy or nullable), never for booleans."""
     dtype = series.dtype

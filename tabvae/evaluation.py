@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Kinds compared as ordered numbers (KS statistic, Pearson correlation, quantile bins).
-CONTINUOUS_KINDS = frozenset({"numerical", "datetime"})
+CONTINUOUS_KINDS = frozenset({"numerical", "datetime", "duration"})
 #: Kinds compared as unordered values (total variation, contingency tables).
 DISCRETE_KINDS = frozenset({"categorical", "boolean", "constant"})
 #: Kinds left out of every measure.
@@ -88,7 +88,8 @@ def infer_kinds(df: pd.DataFrame) -> dict[str, str]:
     -------
     dict of str to str
         ``numerical`` for int / float columns, ``boolean`` for bool columns, ``datetime`` for
-        datetime64 columns and ``categorical`` for everything else (text, category, objects).
+        datetime64 columns, ``duration`` for timedelta64 columns and ``categorical`` for
+        everything else (text, category, objects).
         Integer columns are *not* turned into categories: pass a mapping to say otherwise.
     """
     kinds: dict[str, str] = {}
@@ -98,6 +99,8 @@ def infer_kinds(df: pd.DataFrame) -> dict[str, str]:
             kinds[name] = "boolean"
         elif pd.api.types.is_datetime64_any_dtype(dtype):
             kinds[name] = "datetime"
+        elif pd.api.types.is_timedelta64_dtype(dtype):
+            kinds[name] = "duration"
         elif pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
             kinds[name] = "numerical"
         else:
@@ -197,6 +200,9 @@ def _numeric(series: pd.Series, kind: str = "numerical") -> np.ndarray:
     """Float64 values of a continuous column, NaN where missing or not a number."""
     if kind == "datetime" or pd.api.types.is_datetime64_any_dtype(series.dtype):
         return _datetime_ns(series)
+    if kind == "duration" or pd.api.types.is_timedelta64_dtype(series.dtype):
+        seconds = pd.to_timedelta(series, errors="coerce").dt.total_seconds()
+        return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.api.types.is_bool_dtype(series.dtype):
         series = series.astype("float64")
     values = pd.to_numeric(series, errors="coerce")

@@ -499,6 +499,8 @@ def _kind(real: pd.Series) -> str:
         return "bars"
     if pd.api.types.is_datetime64_any_dtype(real):
         return "datetime"
+    if pd.api.types.is_timedelta64_dtype(real):
+        return "histogram"  # of seconds
     if pd.api.types.is_numeric_dtype(real) and not isinstance(real.dtype, pd.CategoricalDtype):
         values = real.dropna()
         # A numeric column with a handful of whole values (counts, ratings, flags) reads
@@ -522,6 +524,9 @@ def _chart_data(real: pd.Series, synth: pd.Series) -> dict[str, Any]:
         if kind == "datetime":
             r = _datetime_seconds(real).dropna().to_numpy(float)
             s = _datetime_seconds(synth).dropna().to_numpy(float)
+        elif pd.api.types.is_timedelta64_dtype(real):
+            r = real.dt.total_seconds().dropna().to_numpy(float)
+            s = pd.to_timedelta(synth, errors="coerce").dt.total_seconds().dropna().to_numpy(float)
         else:
             r = pd.to_numeric(real, errors="coerce").dropna().to_numpy(float)
             s = pd.to_numeric(synth, errors="coerce").dropna().to_numpy(float)

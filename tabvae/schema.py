@@ -1562,6 +1562,8 @@ def infer_kind(series: pd.Series) -> str:
         return "boolean"
     if dtypes.is_datetime(series):
         return "datetime"
+    if dtypes.is_timedelta(series):
+        return "duration"
     if isinstance(series.dtype, pd.CategoricalDtype):
         return "categorical"
     n_unique = distinct_count(values)
@@ -1579,7 +1581,7 @@ def infer_kind(series: pd.Series) -> str:
     if not dtypes.is_text(series):
         raise DataError(
             f"column {series.name!r} has dtype {series.dtype}, which tabvae cannot model; "
-            "convert it to numbers, text, booleans or datetimes"
+            "convert it to numbers, text, booleans, datetimes or durations"
         )
     if n_unique == 1 and not series.isna().any():
         return "constant"

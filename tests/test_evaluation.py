@@ -278,3 +278,12 @@ def test_text_dates_tz_and_string_dtypes():
     assert ev.column_shapes(real, synthetic, kinds)[0] == pytest.approx(1.0)
     assert ev.pair_trends(real, synthetic, kinds)[0] == pytest.approx(1.0)
     assert ev.detection_auc(real, synthetic, columns=kinds) < 0.6
+
+
+def test_durations_are_compared_as_lengths_of_time():
+    rng = np.random.default_rng(1)
+    real = pd.DataFrame({"wait": pd.to_timedelta(rng.gamma(2.0, 10.0, 300), unit="min")})
+    longer = pd.DataFrame({"wait": real["wait"] * 3})
+    assert ev.infer_kinds(real) == {"wait": "duration"}
+    assert ev.column_shapes(real, real.copy())[0] == pytest.approx(1.0)
+    assert ev.column_shapes(real, longer)[0] < 0.7

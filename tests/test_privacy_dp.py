@@ -282,3 +282,12 @@ def test_cli_fit_with_dp_prints_the_reached_epsilon(tmp_path, mixed_frame, publi
     assert result.exit_code == 0, result.output
     assert "differentially private: epsilon = " in result.output
     assert "(target 3), delta = 0.0001" in result.output
+
+
+def test_a_private_fit_refuses_a_kind_it_cannot_count():
+    frame = pd.DataFrame(
+        {"wait": pd.to_timedelta(np.arange(40), unit="min"), "n": np.arange(40) % 3}
+    )
+    schema = infer_schema(frame)
+    with pytest.raises(SchemaError, match="duration columns cannot be fitted with dp=True"):
+        dp.resolve_private_schema(schema, frame)

@@ -415,3 +415,16 @@ def test_page_renders_with_charts_in_headless_chromium(written, tmp_path):
     # The verdict badges (green / amber / red / grey) are there too.
     badge_colours = [(30, 138, 76), (201, 138, 0), (192, 57, 43), (127, 136, 148)]
     assert sum(_near(pixels, c, 4) for c in badge_colours) > 300
+
+
+def test_a_duration_column_is_measured_and_drawn_as_lengths_of_time(frames):
+    rng = np.random.default_rng(5)
+    train, synthetic = frames["train"].copy(), frames["synthetic"].copy()
+    train["wait"] = pd.to_timedelta(rng.gamma(2.0, 10.0, len(train)), unit="min").round("s")
+    synthetic["wait"] = train["wait"].sample(frac=1.0, random_state=0).to_numpy()
+    results = compute_report(train, synthetic, seed=0)
+    wait = results["fidelity"]["columns"]["wait"]
+    assert wait["score"] == pytest.approx(1.0)
+    assert wait["chart"]["type"] == "histogram"  # of seconds, not a bar per value
+    assert wait["chart"]["edges"][0] == pytest.approx(train["wait"].min().total_seconds())
+    assert "wait" in render_html(results)

@@ -300,6 +300,7 @@ def test_edge_kinds():
             "constant_number": [3, 3, 3, 3],
             "words_as_bools": [True, False, None, True],
             "stamps_tz": pd.date_range("2024-01-01", periods=4, freq="h", tz="Europe/Oslo"),
+            "waits": pd.to_timedelta([5, 90, None, 30], unit="min"),
         }
     )
     kinds = {c.name: c.kind for c in infer_schema(frame).columns}
@@ -308,7 +309,15 @@ def test_edge_kinds():
         "constant_number": "constant",
         "words_as_bools": "boolean",
         "stamps_tz": "datetime",
+        "waits": "duration",
     }
+    waits = infer_schema(frame).resolve(frame).columns[-1]
+    assert (waits.min, waits.max) == ("0 days 00:05:00", "0 days 01:30:00")
+    zero = infer_schema(frame).replace("waits", min="0 days 00:00:00").resolve(frame)
+    assert zero.columns[-1].min == "0 days 00:00:00"
+    for bound in (5400, "soon"):
+        with pytest.raises(SchemaError, match="min and max of a duration"):
+            infer_schema(frame).replace("waits", max=bound).resolve(frame)
 
 
 def test_dependencies_between_columns_are_found():

@@ -505,6 +505,47 @@ def test_numbers_stored_as_text_come_back_as_text_with_their_gaps(tmp_path):
     pd.testing.assert_frame_equal(again, synthetic)
 
 
+def test_durations_come_back_as_durations_with_their_unit_range_and_gaps(tmp_path):
+    rng = np.random.default_rng(4)
+    minutes = np.round(rng.gamma(3.0, 20.0, 400)) + 1
+    frame = pd.DataFrame(
+        {
+            "call": pd.to_timedelta(minutes, unit="min"),
+            "cost": minutes * 0.5 + rng.normal(0, 2, 400),
+        }
+    )
+    frame.loc[rng.random(400) < 0.1, "call"] = pd.NaT
+    model = TabularVAE(epochs=30, batch_size=50, hidden=(32,), latent_dim=4, random_state=0)
+    synthetic = model.fit(frame).sample(2000, seed=1)
+    assert model.schema_.columns[0].kind == "duration"
+    assert synthetic["call"].dtype == frame["call"].dtype
+    kept = synthetic["call"].dropna()
+    assert kept.between(frame["call"].min(), frame["call"].max()).all()
+    assert (kept.dt.total_seconds() % 60 == 0).all()  # whole minutes, as every training value
+    assert abs(synthetic["call"].isna().mean() - frame["call"].isna().mean()) < 0.05
+    seconds = synthetic["call"].dt.total_seconds()
+    present = seconds.notna()
+    assert np.corrcoef(seconds[present], synthetic["cost"][present])[0, 1] > 0.5
+    model.save(tmp_path / "model")
+    again = TabularVAE.load(tmp_path / "model").sample(2000, seed=1)
+    pd.testing.assert_frame_equal(again, synthetic)
+
+
+def test_a_text_column_edited_to_durations_is_read_as_durations():
+    frame = pd.DataFrame({"wait": ["0:05:00", "1:10:00", "0:45:30"] * 20, "n": np.arange(60) % 4})
+    # A time of day until the schema says otherwise; its bounds and format go with the kind.
+    schema = infer_schema(frame).replace(
+        "wait", kind="duration", min=None, max=None, datetime_format=None
+    )
+    synthetic = TabularVAE(epochs=2, random_state=0).fit(frame, schema=schema).sample(50)
+    assert synthetic["wait"].dtype == frame["wait"].dtype
+    parsed = pd.to_timedelta(synthetic["wait"])
+    assert parsed.between(pd.Timedelta("0:05:00"), pd.Timedelta("1:10:00")).all()
+    frame.loc[0, "wait"] = "soon"
+    with pytest.raises(DataError, match="not durations"):
+        TabularVAE(epochs=1).fit(frame, schema=schema)
+
+
 def test_a_column_edited_to_numbers_that_holds_other_text_says_which():
     frame = pd.DataFrame({"size": ["1.5", "2", "?", "?", "n/a"] * 16, "n": np.arange(80) % 3})
     schema = infer_schema(frame).replace("size", kind="numerical")

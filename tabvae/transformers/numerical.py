@@ -395,3 +395,101 @@ class DatetimeTransformer(ContinuousTransformer):
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         self.unit = state.get("unit")
+
+
+#: Durations come back rounded to the coarsest of these that every training value sits on.
+_DURATION_UNITS = {"day": 86400.0, "hour": 3600.0, "minute": 60.0, "second": 1.0}
+
+
+@register
+class DurationTransformer(ContinuousTransformer):
+    """timedelta64 columns (a call's length, time to an event), learned as seconds.
+
+    ``min`` and ``max`` are written as pandas writes a timedelta (``"0 days 01:30:00"``).
+    A text column the schema calls a duration is read with :func:`pandas.to_timedelta` and
+    written back in that same form.
+    """
+
+    kind = "duration"
+
+    def __init__(self, column: Column) -> None:
+        super().__init__(column)
+        self.unit: str | None = None
+
+    @classmethod
+    def describe(cls, series: pd.Series) -> dict[str, Any]:
+        present = cls._parse(series).dropna()
+        if present.empty:
+            return {}
+        return {"min": str(present.min()), "max": str(present.max())}
+
+    @classmethod
+    def check_column(cls, column: Column) -> None:
+        for bound in (column.min, column.max):
+            if bound is None:
+                continue
+            try:
+                # A bare number would be read as nanoseconds.
+                if not isinstance(bound, str):
+                    raise TypeError(bound)
+                pd.Timedelta(bound)
+            except (ValueError, TypeError):
+                raise SchemaError(
+                    f"column {column.name!r}: min and max of a duration must read as one, "
+                    f'such as "0 days 01:30:00" or "90 minutes", not {bound!r}'
+                ) from None
+
+    @classmethod
+    def check_values(cls, column: Column, series: pd.Series) -> None:
+        cls._parse(series)
+
+    @staticmethod
+    def _parse(series: pd.Series) -> pd.Series:
+        if dtypes.is_timedelta(series):
+            return series
+        try:
+            return pd.Series(pd.to_timedelta(series.to_numpy(object)), index=series.index)
+        except (ValueError, TypeError) as exc:
+            raise DataError(
+                f"column {series.name!r} is a duration column but holds values that are not "
+                f"durations ({exc})"
+            ) from None
+
+    def to_numbers(self, series: pd.Series) -> np.ndarray:
+        seconds = self._parse(series).dt.total_seconds()
+        return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def fit(self, series: pd.Series) -> DurationTransformer:
+        super().fit(series)
+        seconds = self.to_numbers(series)
+        seconds = seconds[~np.isnan(seconds)]
+        self.unit = next(
+            (name for name, size in _DURATION_UNITS.items() if np.all(np.mod(seconds, size) == 0)),
+            None,
+        )
+        return self
+
+    def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
+        column = self.column
+        if self.unit is not None:
+            size = _DURATION_UNITS[self.unit]
+            numbers = np.round(numbers / size) * size
+        low = -np.inf if column.min is None else pd.Timedelta(column.min).total_seconds()
+        high = np.inf if column.max is None else pd.Timedelta(column.max).total_seconds()
+        numbers = np.clip(numbers, low, high)
+        nanos = np.where(missing, 0, np.round(numbers * 1e9)).astype("int64")
+        durations = pd.Series(pd.to_timedelta(nanos, unit="ns")).where(~np.asarray(missing))
+        if column.dtype in dtypes.TEXT_DTYPE_NAMES:
+            text = durations.astype(str).where(~np.asarray(missing), None)
+            return dtypes.restore(text.to_numpy(object), column.dtype)
+        try:
+            return durations.astype(column.dtype)
+        except (TypeError, ValueError):
+            return durations
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "unit": self.unit}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.unit = state.get("unit")
