@@ -1589,11 +1589,26 @@ def infer_kind(series: pd.Series) -> str:
         return "numerical"
     if guess_datetime_format(values) is not None:
         return "datetime"
+    if _written_durations(values):
+        return "duration"
     if n_unique == len(series) and len(series) >= MIN_ROWS_FOR_ID:
         return "id"
     if _is_repeated_key(series, n_unique):
         return "id"
     return "categorical"
+
+
+#: A timedelta as pandas writes it to a CSV file: "0 days 01:30:00", "-1 days +23:59:59.5".
+_PANDAS_TIMEDELTA = re.compile(r"^-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(\.\d+)?$")
+
+
+def _written_durations(values: pd.Series) -> bool:
+    """True for text that is all timedeltas as pandas writes them (a duration column in a
+    CSV file that pandas wrote), so a table read back from such a file keeps its kind."""
+    text = values.dropna().astype(str)
+    if not len(text) or not text.head(100).str.fullmatch(_PANDAS_TIMEDELTA).all():
+        return False  # most text columns stop at their first values
+    return bool(text.str.fullmatch(_PANDAS_TIMEDELTA).all())
 
 
 def _holds_numbers(values: pd.Series) -> bool:

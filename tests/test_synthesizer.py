@@ -531,6 +531,25 @@ def test_durations_come_back_as_durations_with_their_unit_range_and_gaps(tmp_pat
     pd.testing.assert_frame_equal(again, synthetic)
 
 
+def test_durations_written_to_csv_are_durations_when_read_back(tmp_path):
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "wait": pd.to_timedelta(rng.integers(1, 3000, 200), unit="s"),
+            "n": rng.integers(0, 3, 200),
+        }
+    )
+    frame.to_csv(tmp_path / "waits.csv", index=False)
+    read = pd.read_csv(tmp_path / "waits.csv")  # text such as "0 days 00:41:07"
+    model = TabularVAE(epochs=2, random_state=0).fit(read)
+    assert model.schema_.columns[0].kind == "duration"
+    synthetic = model.sample(100, seed=0)
+    assert synthetic["wait"].dtype == read["wait"].dtype
+    assert synthetic["wait"].str.fullmatch(r"0 days \d{2}:\d{2}:\d{2}").all()
+    parsed = pd.to_timedelta(synthetic["wait"])
+    assert parsed.between(frame["wait"].min(), frame["wait"].max()).all()
+
+
 def test_a_text_column_edited_to_durations_is_read_as_durations():
     frame = pd.DataFrame({"wait": ["0:05:00", "1:10:00", "0:45:30"] * 20, "n": np.arange(60) % 4})
     # A time of day until the schema says otherwise; its bounds and format go with the kind.
