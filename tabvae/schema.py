@@ -896,8 +896,11 @@ def infer_products(
     teachers), the one that is the product of the other two (the pupils), as of a sum the
     total. Ratios are not searched: computed as the ratio of two learned numbers that move
     together, a ratio took their noise (Ecdat/Caschool detection AUC 0.547 -> 0.797, ad
-    hoc; with the product computed, 0.494). Each positive number is screened against the
-    log of every product of two others (absolute correlation ``COPY_CORRELATION`` or more),
+    hoc; with the product computed, 0.494). Each number that is never negative is screened
+    against the log of every product of two others on the rows where all three are positive
+    (absolute correlation ``COPY_CORRELATION`` or more; Stat2Data/FlightResponse's ``AltLat``,
+    altitude times a lateral distance that is 0 in some rows, was missed while zeros kept a
+    number out),
     then checked as ``scale * A * B`` (the simplest scale) rounded to its decimals in every
     row, with the gaps of its sources. ``sources`` are numbers other rules compute from:
     they stay learned. A number used as a source here is not computed itself. Users may
@@ -910,13 +913,16 @@ def infer_products(
     names = [
         name
         for name, v in numbers.items()
-        if (v[~np.isnan(v)] > 0).all() and np.isfinite(v).any() and np.nanstd(v) > 0
+        if (v[~np.isnan(v)] >= 0).all() and (v > 0).any() and np.nanstd(v) > 0
     ][:_MAX_PRODUCT_COLUMNS]
     if len(names) < 3:
         return {}
     rows = np.random.default_rng(0).permutation(len(df))[:_SUM_SCREEN_ROWS]
     with np.errstate(all="ignore"):
         logs = np.log(np.column_stack([numbers[n][rows] for n in names]))
+    # A zero has no log: the screen reads the rows where the numbers are positive, and the
+    # check below every row (a distance of 0 times an altitude is 0).
+    logs[np.isneginf(logs)] = np.nan
     pairs = list(itertools.combinations(range(len(names)), 2))
     combined = np.column_stack([logs[:, i] + logs[:, j] for i, j in pairs])
     screen = np.abs(_cross_correlation(combined, logs))
@@ -951,7 +957,10 @@ def _product_rule(
     present = ~np.isnan(values)
     if present.sum() < MIN_ROWS_FOR_ID:
         return None
-    ratio = float(np.median(values[present] / unscaled[present]))
+    nonzero = present & (unscaled != 0)
+    if not nonzero.any():
+        return None
+    ratio = float(np.median(values[nonzero] / unscaled[nonzero]))
     tolerance = rule_tolerance(values, column.decimals, single=True)
     for scale in _simplest_first(ratio):
         if np.abs(scale * unscaled[present] - values[present]).max() <= tolerance:

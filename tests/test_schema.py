@@ -469,6 +469,17 @@ def test_products_of_numbers_are_computed_from_them():
     }
 
 
+def test_a_product_is_found_when_a_number_is_zero_in_some_rows():
+    # Stat2Data/FlightResponse: altitude times a lateral distance that is 0 for some flocks.
+    rng = np.random.default_rng(2)
+    altitude = rng.choice([0.91, 1.52, 3.05, 6.1, 9.14, 12.19], 300)
+    lateral = np.where(rng.random(300) < 0.1, 0.0, rng.uniform(0.1, 80.0, 300).round(2))
+    frame = pd.DataFrame({"altitude": altitude, "lateral": lateral, "alt_lat": altitude * lateral})
+    assert _computed_rules(infer_schema(frame)) == {
+        "alt_lat": {"product": {"altitude": 1, "lateral": 1}, "scale": 1.0}
+    }
+
+
 def test_a_computed_value_moves_to_a_stored_one_no_farther_than_training_rows_strayed():
     prices = np.tile(np.random.default_rng(0).uniform(1.0, 2.0, 200), 2)  # each twice
     exact = pd.DataFrame({"price": prices, "log_price": np.log(prices)})
