@@ -35,6 +35,8 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The working tree's tabvae, not an installed copy: each table runs in a child process.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 #: Seconds one table may take before the scan moves on.
 TABLE_TIMEOUT = 600
