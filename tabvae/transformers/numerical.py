@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -310,20 +310,50 @@ def _number_text(value: float, decimals: int | None) -> str:
     return np.format_float_positional(value, precision=decimals, unique=True, trim="-")
 
 
-# Datetimes are learned as seconds since the epoch, rounded back to the coarsest unit that
-# every training value sits on (whole days, whole seconds), so dates stay dates.
-_UNITS = {"day": 86400.0, "second": 1.0}
+class _SecondsTransformer(ContinuousTransformer):
+    """Values learned as seconds and rounded back to the coarsest of ``UNITS`` (seconds each)
+    that every training value sits on, so whole days and whole minutes stay whole."""
 
-
-@register
-class DatetimeTransformer(ContinuousTransformer):
-    """datetime64 columns (naive or with a time zone) and text columns of dates."""
-
-    kind = "datetime"
+    UNITS: ClassVar[dict[str, float]] = {}
 
     def __init__(self, column: Column) -> None:
         super().__init__(column)
         self.unit: str | None = None
+
+    def fit(self, series: pd.Series) -> _SecondsTransformer:
+        super().fit(series)
+        seconds = self.to_numbers(series)
+        seconds = seconds[~np.isnan(seconds)]
+        self.unit = next(
+            (name for name, size in self.UNITS.items() if np.all(np.mod(seconds, size) == 0)),
+            None,
+        )
+        return self
+
+    def _rounded(self, seconds: np.ndarray) -> np.ndarray:
+        if self.unit is None:
+            return seconds
+        size = self.UNITS[self.unit]
+        return np.round(seconds / size) * size
+
+    def get_state(self) -> dict[str, Any]:
+        return {**super().get_state(), "unit": self.unit}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        self.unit = state.get("unit")
+
+
+@register
+class DatetimeTransformer(_SecondsTransformer):
+    """datetime64 columns (naive or with a time zone) and text columns of dates.
+
+    Learned as seconds since the epoch, rounded back to whole days or whole seconds where
+    every training value is, so dates stay dates.
+    """
+
+    kind = "datetime"
+    UNITS: ClassVar[dict[str, float]] = {"day": 86400.0, "second": 1.0}
 
     @classmethod
     def describe(cls, series: pd.Series) -> dict[str, Any]:
@@ -358,20 +388,9 @@ class DatetimeTransformer(ContinuousTransformer):
     def to_numbers(self, series: pd.Series) -> np.ndarray:
         return self._seconds(self._parse(series, self.column.datetime_format))
 
-    def fit(self, series: pd.Series) -> DatetimeTransformer:
-        super().fit(series)
-        seconds = self.to_numbers(series)
-        seconds = seconds[~np.isnan(seconds)]
-        self.unit = next(
-            (name for name, size in _UNITS.items() if np.all(np.mod(seconds, size) == 0)), None
-        )
-        return self
-
     def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
         column = self.column
-        if self.unit is not None:
-            size = _UNITS[self.unit]
-            numbers = np.round(numbers / size) * size
+        numbers = self._rounded(numbers)
         bounds = [pd.Timestamp(b) for b in (column.min, column.max) if b is not None]
         bounds = [b.tz_convert("UTC").tz_localize(None) if b.tzinfo else b for b in bounds]
         if len(bounds) == 2:
@@ -389,20 +408,9 @@ class DatetimeTransformer(ContinuousTransformer):
         except (TypeError, ValueError):
             return stamps
 
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "unit": self.unit}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.unit = state.get("unit")
-
-
-#: Durations come back rounded to the coarsest of these that every training value sits on.
-_DURATION_UNITS = {"day": 86400.0, "hour": 3600.0, "minute": 60.0, "second": 1.0}
-
 
 @register
-class DurationTransformer(ContinuousTransformer):
+class DurationTransformer(_SecondsTransformer):
     """timedelta64 columns (a call's length, time to an event), learned as seconds.
 
     ``min`` and ``max`` are written as pandas writes a timedelta (``"0 days 01:30:00"``).
@@ -411,10 +419,12 @@ class DurationTransformer(ContinuousTransformer):
     """
 
     kind = "duration"
-
-    def __init__(self, column: Column) -> None:
-        super().__init__(column)
-        self.unit: str | None = None
+    UNITS: ClassVar[dict[str, float]] = {
+        "day": 86400.0,
+        "hour": 3600.0,
+        "minute": 60.0,
+        "second": 1.0,
+    }
 
     @classmethod
     def describe(cls, series: pd.Series) -> dict[str, Any]:
@@ -459,21 +469,9 @@ class DurationTransformer(ContinuousTransformer):
         seconds = self._parse(series).dt.total_seconds()
         return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
 
-    def fit(self, series: pd.Series) -> DurationTransformer:
-        super().fit(series)
-        seconds = self.to_numbers(series)
-        seconds = seconds[~np.isnan(seconds)]
-        self.unit = next(
-            (name for name, size in _DURATION_UNITS.items() if np.all(np.mod(seconds, size) == 0)),
-            None,
-        )
-        return self
-
     def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
         column = self.column
-        if self.unit is not None:
-            size = _DURATION_UNITS[self.unit]
-            numbers = np.round(numbers / size) * size
+        numbers = self._rounded(numbers)
         low = -np.inf if column.min is None else pd.Timedelta(column.min).total_seconds()
         high = np.inf if column.max is None else pd.Timedelta(column.max).total_seconds()
         numbers = np.clip(numbers, low, high)
@@ -486,10 +484,3 @@ class DurationTransformer(ContinuousTransformer):
             return durations.astype(column.dtype)
         except (TypeError, ValueError):
             return durations
-
-    def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "unit": self.unit}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        self.unit = state.get("unit")
