@@ -137,12 +137,16 @@ class ContinuousTransformer(ColumnTransformer):
         present = numbers[~np.isnan(numbers)]
         if present.size == 0:
             raise DataError(f"column {self.column.name!r} has no values to learn from")
+        self._fit_values(present)
+        return self
+
+    def _fit_values(self, present: np.ndarray) -> None:
+        """Fit the maps and point masses to the column's values (no gaps)."""
         self.quantiles.fit(present)
         self.point_masses = find_point_masses(present)
         rest = present[~np.isin(present, self.point_masses)]
         # With (almost) every row on a point mass the value head is never used; any map does.
         self.value_quantiles = QuantileMap().fit(rest) if rest.size >= 2 else self.quantiles
-        return self
 
     def _mode_levels(self, numbers: np.ndarray) -> np.ndarray:
         """Mode level of each number: 0 a value, 1.. a point mass, last missing."""
@@ -320,15 +324,12 @@ class _SecondsTransformer(ContinuousTransformer):
         super().__init__(column)
         self.unit: str | None = None
 
-    def fit(self, series: pd.Series) -> _SecondsTransformer:
-        super().fit(series)
-        seconds = self.to_numbers(series)
-        seconds = seconds[~np.isnan(seconds)]
+    def _fit_values(self, present: np.ndarray) -> None:
+        super()._fit_values(present)
         self.unit = next(
-            (name for name, size in self.UNITS.items() if np.all(np.mod(seconds, size) == 0)),
+            (name for name, size in self.UNITS.items() if np.all(np.mod(present, size) == 0)),
             None,
         )
-        return self
 
     def _rounded(self, seconds: np.ndarray) -> np.ndarray:
         if self.unit is None:
