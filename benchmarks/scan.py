@@ -103,7 +103,9 @@ def scan_table(name: str) -> dict[str, Any]:
                 f"{column}: {value!r} {real_shares[value]:.4f} -> {drawn_shares[value]:.4f}"
             )
     columns = [c for c, kind in kinds.items() if kind != "id" and c in df.columns]
-    result["shapes"] = round(ev.column_shapes(df[columns], synthetic[columns])[0], 3)
+    # By the schema's kinds: dates written as text are compared as dates, not as categories.
+    scored = {c: kinds[c] for c in columns}
+    result["shapes"] = round(ev.column_shapes(df[columns], synthetic[columns], scored)[0], 3)
     logical, dependencies = ev.logical_consistency(df[columns], synthetic[columns])
     orders_kept, orders = ev.order_consistency(df[columns], synthetic[columns])
     result["logical"] = None if pd.isna(logical) else round(logical, 4)

@@ -60,7 +60,7 @@ COUNTED_KINDS = ("numerical", "datetime", "categorical")
 PRIVATE_KINDS = (*COUNTED_KINDS, "boolean", "id", "constant")
 #: Largest noise multiplier the calibration tries before giving up.
 _MAX_NOISE = 1e4
-_TIME_DIRECTIVES = re.compile(r"%[HIMSfpXcTRrs]")
+_TIME_DIRECTIVES = re.compile(r"%-?[HIMSfpXcTRrs]")
 
 
 # --- accounting ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tabvae import evaluation
+from tabvae import datetime_text, evaluation
 from tabvae.errors import DataError, TabVAEError
 
 __all__ = ["THRESHOLDS", "compute_report", "render_html", "report"]
@@ -287,7 +287,7 @@ def _as_measured(
 def _parsed(df: pd.DataFrame, name: str, fmt: str | None) -> pd.DataFrame:
     """``df`` with its text column ``name`` as datetimes (values of another form missing)."""
     df = df.copy()
-    df[name] = pd.to_datetime(df[name], format=fmt, errors="coerce")
+    df[name] = datetime_text.parse(df[name], fmt, errors="coerce")
     return df
 
 

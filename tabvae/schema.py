@@ -146,6 +146,8 @@ class Column:
         The category values, in order, for categorical columns.
     datetime_format : str, optional
         ``strftime`` format of datetimes stored as text; ``None`` for datetime64 columns.
+        ``%-d``, ``%-m``, ``%-H``, ``%-I``, ``%-M`` and ``%-S`` write a field without its
+        leading zero ("1/5/2002" is ``%-m/%-d/%Y``), on every platform.
     missing_text : str, optional
         For numbers stored as text: the text that stands for a missing value in the column
         (``"."`` as SAS writes it, ``"?"``, ``"T"`` for a trace of rain). Such cells are

@@ -98,6 +98,34 @@ def test_text_times_of_day_are_times_and_come_back_in_their_form(fmt):
     _assert_text_stamps_come_back_in_their_form(frame, "time", fmt)
 
 
+@pytest.mark.parametrize(
+    ("write", "fmt", "pattern"),
+    [
+        (lambda s: f"{s.month}/{s.day}/{s.year}", "%-m/%-d/%Y", r"[1-9]\d?/[1-9]\d?/\d{4}"),
+        (lambda s: f"{s.hour}:{s.minute:02d}", "%-H:%M", r"(\d|1\d|2[0-3]):[0-5]\d"),
+        (lambda s: f"{s.day:02d}.{s.month}.{s.year}", "%d.%-m.%Y", r"\d\d\.[1-9]\d?\.\d{4}"),
+    ],
+)
+def test_text_dates_without_leading_zeros_come_back_without_them(write, fmt, pattern):
+    # Spreadsheets write "1/5/2002"; strftime's %m/%d would write "01/05/2002" back.
+    seconds = (np.arange(300) * 97_213) % 40_000_000 + 36_000
+    stamps = pd.Timestamp("2015-01-01") + pd.to_timedelta(seconds, unit="s")
+    frame = pd.DataFrame({"when": [write(s) for s in stamps], "n": np.arange(300) % 7})
+    assert infer_schema(frame)["when"].datetime_format == fmt
+    synthetic = TabularVAE(epochs=2, hidden=(8,), latent_dim=2).fit(frame).sample(200, seed=0)
+    assert synthetic["when"].str.fullmatch(pattern).all()
+    assert synthetic["when"].isin(frame["when"]).mean() < 1.0  # new stamps, not copied text
+
+
+def test_text_dates_with_mixed_leading_zeros_keep_the_padded_format():
+    dates = pd.date_range("2020-01-01", periods=60, freq="5D")
+    text = [
+        d.strftime("%m/%d/%Y") if i % 2 else f"{d.month}/{d.day}/{d.year}"
+        for i, d in enumerate(dates)
+    ]
+    assert infer_schema(pd.DataFrame({"day": text}))["day"].datetime_format == "%m/%d/%Y"
+
+
 def test_scores_written_with_a_colon_stay_categories():
     frame = pd.DataFrame({"score": ["2:1", "0:0", "1:1", "3:2"] * 10, "n": np.arange(40)})
     assert infer_schema(frame)["score"].kind == "categorical"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from tabvae import dtypes
+from tabvae import datetime_text, dtypes
 from tabvae.errors import DataError, SchemaError
 from tabvae.heads import HeadSpec
 from tabvae.schema import Column, guess_datetime_format
@@ -361,7 +361,8 @@ class DatetimeTransformer(_SecondsTransformer):
         fields: dict[str, Any] = {}
         present = series.dropna()
         if dtypes.is_text(series):
-            fields["datetime_format"] = guess_datetime_format(present)
+            fmt = guess_datetime_format(present)
+            fields["datetime_format"] = fmt and datetime_text.with_padding_of(present, fmt)
         stamps = cls._parse(series, fields.get("datetime_format")).dropna()
         if len(stamps):
             fields["min"] = stamps.min().isoformat()
@@ -373,7 +374,7 @@ class DatetimeTransformer(_SecondsTransformer):
         if dtypes.is_datetime(series):
             return series
         try:
-            return pd.to_datetime(series, format=fmt)
+            return datetime_text.parse(series, fmt)
         except (ValueError, TypeError) as exc:
             raise DataError(
                 f"column {series.name!r} is a datetime column but holds values that do "
@@ -399,7 +400,7 @@ class DatetimeTransformer(_SecondsTransformer):
         nanos = np.where(missing, 0, np.round(numbers * 1e9)).astype("int64")
         stamps = pd.Series(pd.to_datetime(nanos, unit="ns")).where(~missing)
         if column.datetime_format is not None:
-            text = stamps.dt.strftime(column.datetime_format)
+            text = datetime_text.render(stamps, column.datetime_format)
             return dtypes.restore(text.where(~missing, None).to_numpy(object), column.dtype)
         tz = getattr(pd.api.types.pandas_dtype(column.dtype), "tz", None)
         if tz is not None:
