@@ -35,6 +35,7 @@ from tabvae.schema import (
     describe_column,
     moved_by_dependencies,
     order_of,
+    tight_sum,
 )
 from tabvae.transformers import ColumnTransformer
 from tabvae.transformers.categorical import CategoricalTransformer
@@ -52,7 +53,8 @@ class Relation:
     The share is taken on the column's probability scale, not its value scale, so the drawn
     values come back through the column's own quantiles: its range and its spikes (many people
     two years in a role) stay, and so does the order. Other numbers and dates are learned as
-    their difference from the reference.
+    their difference from the reference, and a number whose sum with its reference barely
+    varies (an age and the birth year) as that sum.
 
     Parameters
     ----------
@@ -60,8 +62,9 @@ class Relation:
         The column and the column it is learned relative to.
     encoded : Column
         The column of encoded values the model learns (same name, numerical or categorical).
-    form : {"difference", "above", "below", "gap_above", "gap_below", "same", "within"}
-        How the column is encoded: its difference from the reference; its share of what lies
+    form : {"difference", "sum", "above", "below", "gap_above", "gap_below", "same", "within"}
+        How the column is encoded: its difference from the reference; its sum with the
+        reference; its share of what lies
         above (or below) the reference; its distance above (below) the reference, for an
         order whose gaps are small against the column's spread; "the same or a value"; or
         its place within the reference's category.
@@ -162,14 +165,16 @@ class Relation:
         form = {1: "above", -1: "below"}.get(
             order_of(reference_numbers[present], own_numbers[present]), "difference"
         )
-        if form != "difference" and _small_gaps(own_numbers[present], reference_numbers[present]):
+        if kind == "numerical" and tight_sum(reference_numbers[present], own_numbers[present]):
+            form = "sum"
+        elif form != "difference" and _small_gaps(own_numbers[present], reference_numbers[present]):
             form = f"gap_{form}"
         relation = cls(name, reference.column.name, column.column, form)
         values = relation._values(column, reference, df)
         fields = describe_column(pd.Series(values, name=name), "numerical")
         fields |= {"dtype": "float64", "loss_weight": column.column.loss_weight}
         relation.encoded = Column.from_dict(fields)
-        if form in _DIFFERENCE_FORMS and kind == "numerical":
+        if form in _NUMBER_FORMS and kind == "numerical":
             # A share lies in [0, 1] and tells nothing of one row; a difference is a number.
             bounds = extreme_bounds(values, extreme_value_k, relation.encoded)
             if bounds is not None:
@@ -250,6 +255,9 @@ class Relation:
         both_missing = np.isnan(numbers) & np.isnan(reference_numbers)
         if self.form == "difference":
             return np.where(both_missing, 0.0, difference)
+        if self.form == "sum":
+            total = _difference(numbers, -reference_numbers, column.column, reference.column)
+            return np.where(both_missing, 0.0, total)
         if self.form in _GAP_FORMS:
             # A slip to the wrong side comes back equal to the reference, as in a share.
             return np.where(both_missing, 0.0, _keep_side(self.form)(difference, 0.0))
@@ -329,7 +337,11 @@ class Relation:
             numbers = np.where(np.isnan(values), np.nan, numbers)
             return column.from_numbers(np.nan_to_num(numbers), np.isnan(numbers))
         reference_numbers = _numbers(reference, reference_values)
-        if self.form in _DIFFERENCE_FORMS:
+        if self.form == "sum":
+            # Within the column's own range, as a drawn age stays among the ages seen.
+            knots = column.quantiles.knots
+            numbers = np.clip(values - reference_numbers, knots[0], knots[-1])
+        elif self.form in _DIFFERENCE_FORMS:
             numbers = reference_numbers + values
             if self.form in _GAP_FORMS:
                 # Within the column's own range (a departure after the last one seen moves
@@ -389,6 +401,8 @@ class Relation:
 SMALL_GAP_SHARE = 0.05
 _GAP_FORMS = ("gap_above", "gap_below")
 _DIFFERENCE_FORMS = ("difference", *_GAP_FORMS)
+#: Forms whose encoded values are numbers of their own (not shares of one column's scale).
+_NUMBER_FORMS = ("sum", *_DIFFERENCE_FORMS)
 
 
 def _keep_side(form: str) -> Any:

