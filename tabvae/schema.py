@@ -168,7 +168,8 @@ class Column:
         ``square``, ``sqrt``: a log wage next to the wage, experience squared); or
         ``{"columns": {A: 1, B: 1, C: -1}}``: it is that sum of other numbers (a total and
         its parts, a change and its two ends); or ``{"product": {A: 1, B: -1}, "scale": s}``:
-        ``s * A / B`` (a density, a share in percent, pupils per teacher). It is not
+        ``s * A / B`` (a density, a share in percent, pupils per teacher; a factor may be a
+        boolean or a category of 0 and 1, an interaction with a dummy). It is not
         learned; synthetic rows compute it from their ``A`` (``B``, ...).
     relative_to : str, optional
         Another column that this one is learned relative to. Of the same kind: numbers and
@@ -906,12 +907,17 @@ def infer_products(
     number out),
     then checked as ``scale * A * B`` (the simplest scale) rounded to its decimals in every
     row, with the gaps of its sources. ``sources`` are numbers other rules compute from:
-    they stay learned. A number used as a source here is not computed itself. Users may
-    write ratios (powers of -1) too.
+    they stay learned. A number used as a source here is not computed itself. A factor may
+    also be an indicator (:func:`is_indicator`: schooling times an urban dummy), which is
+    never a product itself. Users may write ratios (powers of -1) too.
     """
     by_name = {c.name: c for c in columns}
+    # Indicators last: a factor, never a product, and the first left out of a wide table.
+    factors = sorted(learned(columns), key=lambda c: c.kind != "numerical")
     numbers = {
-        c.name: dtypes.to_float(df[c.name]) for c in learned(columns) if c.kind == "numerical"
+        c.name: dtypes.to_float(df[c.name])
+        for c in factors
+        if c.kind == "numerical" or is_indicator(c)
     }
     names = [
         name
@@ -931,14 +937,24 @@ def infer_products(
     screen = np.abs(_cross_correlation(combined, logs))
     found: dict[str, dict[str, Any]] = {}
     used = set(sources)
+    # Where an indicator is 0 a product with it is 0: the screen cannot tell indicators
+    # apart (on the rows it reads, every one is 1), this can.
+    off = {n: numbers[n] == 0 for n in names if by_name[n].kind != "numerical"}
     for t, target in enumerate(names):
-        if target in used:
+        if target in used or by_name[target].kind != "numerical":
             continue
-        for k in np.argsort(-np.nan_to_num(screen[:, t]))[:4]:
+        nonzero = (numbers[target] != 0) & ~np.isnan(numbers[target])
+        considered = 0
+        for k in np.argsort(-np.nan_to_num(screen[:, t])):
             i, j = pairs[k]
-            if not screen[k, t] >= COPY_CORRELATION or t in (i, j):
+            if not screen[k, t] >= COPY_CORRELATION:
+                break
+            if any((off[n] & nonzero).any() for n in (names[i], names[j]) if n in off):
                 continue
-            if names[i] in found or names[j] in found:
+            considered += 1
+            if considered > 4:
+                break
+            if t in (i, j) or names[i] in found or names[j] in found:
                 continue
             rule = _product_rule(numbers, target, {names[i]: 1, names[j]: 1}, by_name[target])
             if rule is not None:
@@ -946,6 +962,16 @@ def infer_products(
                 used.update(rule["product"])
                 break
     return found
+
+
+def is_indicator(column: Column) -> bool:
+    """Whether a product may take ``column`` as a factor: a boolean, or a category whose
+    values are the numbers 0 and 1 (an urban dummy in ``urb_educ``, urban times schooling)."""
+    if column.kind == "boolean":
+        return True
+    levels = column.categories or []
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in levels)
+    return column.kind == "categorical" and numbers and sorted(levels) == [0, 1]
 
 
 def _product_rule(
@@ -1347,8 +1373,15 @@ def check_computed(schema: Schema) -> None:
         terms = computed_terms(column.computed_from)
         sources = [modeled.get(name) for name in terms]
         where = f"column {column.name!r} is computed_from {', '.join(map(repr, terms))}"
-        if column.kind != "numerical" or any(s is None or s.kind != "numerical" for s in sources):
-            raise SchemaError(f"{where}: all must be modeled numerical columns")
+        factors = "product" in column.computed_from
+        if column.kind != "numerical" or any(
+            s is None or not (s.kind == "numerical" or (factors and is_indicator(s)))
+            for s in sources
+        ):
+            raise SchemaError(
+                f"{where}: all must be modeled numerical columns (a product's factors may "
+                "also be booleans or categories of 0 and 1)"
+            )
         if not all(terms.values()):
             raise SchemaError(f"{where} with scale 0; a constant is a constant column")
         if "product" in column.computed_from and (

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tabvae import dtypes
 from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
@@ -269,16 +270,13 @@ class TableTransformer:
             rule = transformer.column.computed_from or {}
             terms = computed_terms(rule)
             assert isinstance(transformer, ContinuousTransformer)
-            sources: dict[str, ContinuousTransformer] = {}
-            for term in terms:
-                source = self.original(term)
-                assert isinstance(source, ContinuousTransformer)
-                sources[term] = source
+            sources = {term: self.original(term) for term in terms}
             if known is not None and name in known.columns and len(terms) == 1:
                 # A row being imputed that knows this column but not its source: the source
                 # follows from it. (A known sum leaves its terms open: it fixes no one of them.)
                 [term] = terms
                 source = sources[term]
+                assert isinstance(source, ContinuousTransformer)
                 given_here = transformer.to_numbers(known[name].reset_index(drop=True))
                 filled = source.to_numbers(frame[term])
                 lacking = ~np.isnan(given_here)
@@ -286,7 +284,9 @@ class TableTransformer:
                     lacking &= known[term].reset_index(drop=True).isna().to_numpy()
                 filled[lacking] = computed_source(rule, given_here[lacking], source.column)
                 frame[term] = source.from_numbers(filled, np.isnan(filled))
-            numbers = computed_values(rule, {t: s.to_numbers(frame[t]) for t, s in sources.items()})
+            numbers = computed_values(
+                rule, {t: _source_numbers(s, frame[t]) for t, s in sources.items()}
+            )
             numbers = snap_to_stored(numbers, self.stored_.get(name, {}))
             frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             self._keep_known(frame, name, known)
@@ -438,3 +438,11 @@ class TableTransformer:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"the transformer state does not match the schema: {exc}") from exc
         return table
+
+
+def _source_numbers(source: ColumnTransformer, values: pd.Series) -> np.ndarray:
+    """The numbers a computed column is computed from: a 0/1 factor of a product is read as
+    the number it holds."""
+    if isinstance(source, ContinuousTransformer):
+        return source.to_numbers(values)
+    return dtypes.to_float(values)
