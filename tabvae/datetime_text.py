@@ -1,9 +1,11 @@
-"""Datetimes written as text: read them with a ``strftime`` format, write them back in it.
+"""Datetimes and durations written as text: read them in their form, write them back in it.
 
 Dates exported from spreadsheets often drop leading zeros ("1/5/2002", "9:05"). Python's
 ``strptime`` reads them with ``%m/%d/%Y``, but ``strftime`` writes "01/05/2002" back, so a
 synthetic file would not look like the one it was learned from. A format here may therefore
 say ``%-d`` (as glibc's ``strftime`` does, on every platform): a field without its leading zero.
+Durations on a clock whose hours run past 24 ("38:31:00") are written ``%H:%M:%S`` or, hours
+without a leading zero, ``%-H:%M:%S``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import numpy as np
 import pandas as pd
 
 #: Numeric fields whose leading zero a format may drop: ``%-d`` and so on.
@@ -73,3 +76,26 @@ def _writes(text: pd.Series, fmt: str) -> bool:
     """True if ``fmt`` writes every value of ``text`` back as it is."""
     written = render(parse(text, fmt), fmt)
     return bool((written.to_numpy(object) == text.to_numpy(object)).all())
+
+
+#: The forms a duration on a clock is written in.
+CLOCK_FORMATS = ("%H:%M:%S", "%-H:%M:%S")
+
+
+def clock_format(text: pd.Series) -> str:
+    """The clock form of durations ``text``: hours padded to two digits where one is."""
+    return "%H:%M:%S" if text.str.match(r"-?0\d").any() else "%-H:%M:%S"
+
+
+def render_clock(seconds: np.ndarray, fmt: str) -> pd.Series:
+    """Durations of ``seconds`` on a clock ("38:31:00"); fractions of a second as needed."""
+    total = np.round(np.abs(seconds), 6)
+    whole = np.floor(total)
+    fraction = np.round(total - whole, 6)
+    parts = [whole // 3600, whole % 3600 // 60, whole % 60]
+    hours, minutes, secs = (pd.Series(p.astype(np.int64)).astype(str) for p in parts)
+    if fmt == "%H:%M:%S":
+        hours = hours.str.zfill(2)
+    fractions = pd.Series([f"{f:.6f}"[1:].rstrip("0") if f > 0 else "" for f in fraction])
+    sign = pd.Series(np.where(seconds < 0, "-", ""))
+    return sign + hours + ":" + minutes.str.zfill(2) + ":" + secs.str.zfill(2) + fractions

@@ -148,6 +148,10 @@ class Column:
         ``strftime`` format of datetimes stored as text; ``None`` for datetime64 columns.
         ``%-d``, ``%-m``, ``%-H``, ``%-I``, ``%-M`` and ``%-S`` write a field without its
         leading zero ("1/5/2002" is ``%-m/%-d/%Y``), on every platform.
+    duration_format : {"%H:%M:%S", "%-H:%M:%S"}, optional
+        Durations stored as text on a clock whose hours run past 24 ("38:31:00"), with hours
+        of at least two digits or of as few as needed; ``None`` for timedelta64 columns and
+        text as pandas writes a timedelta ("1 days 14:31:00").
     missing_text : str, optional
         For numbers stored as text: the text that stands for a missing value in the column
         (``"."`` as SAS writes it, ``"?"``, ``"T"`` for a trace of rain). Such cells are
@@ -194,6 +198,7 @@ class Column:
     decimals: int | None = None
     categories: list[Any] | None = None
     datetime_format: str | None = None
+    duration_format: str | None = None
     missing_text: str | None = None
     id_format: dict[str, Any] | None = None
     value: Any = None
@@ -1669,15 +1674,21 @@ def infer_kind(series: pd.Series) -> str:
 
 #: A timedelta as pandas writes it to a CSV file: "0 days 01:30:00", "-1 days +23:59:59.5".
 _PANDAS_TIMEDELTA = re.compile(r"^-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(\.\d+)?$")
+#: A duration on a clock: hours (past 24 too), minutes and seconds, "38:31:00", "2:05:33.5".
+#: Under 24 hours throughout, such text is a time of day first (``%H:%M:%S``).
+CLOCK_DURATION = re.compile(r"^-?\d+:[0-5]\d:[0-5]\d(\.\d+)?$")
 
 
 def _written_durations(values: pd.Series) -> bool:
     """True for text that is all timedeltas as pandas writes them (a duration column in a
-    CSV file that pandas wrote), so a table read back from such a file keeps its kind."""
+    CSV file that pandas wrote), so a table read back from such a file keeps its kind, or
+    all durations on a clock (:data:`CLOCK_DURATION`: a race's finishing times)."""
     text = values.dropna().astype(str)
-    if not len(text) or not text.head(100).str.fullmatch(_PANDAS_TIMEDELTA).all():
-        return False  # most text columns stop at their first values
-    return bool(text.str.fullmatch(_PANDAS_TIMEDELTA).all())
+    for form in (_PANDAS_TIMEDELTA, CLOCK_DURATION):
+        # Most text columns stop at their first values.
+        if len(text) and text.head(100).str.fullmatch(form).all():
+            return bool(text.str.fullmatch(form).all())
+    return False
 
 
 def _holds_numbers(values: pd.Series) -> bool:

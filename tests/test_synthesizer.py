@@ -581,6 +581,28 @@ def test_durations_written_to_csv_are_durations_when_read_back(tmp_path):
     assert parsed.between(frame["wait"].min(), frame["wait"].max()).all()
 
 
+@pytest.mark.parametrize(
+    ("fmt", "pattern"), [("%H:%M:%S", r"\d{2,3}"), ("%-H:%M:%S", r"[1-9]?\d{1,2}")]
+)
+def test_durations_on_a_clock_past_24_hours_come_back_on_that_clock(fmt, pattern):
+    # Hours past 24 are no time of day: as text, each length was a category of its own.
+    rng = np.random.default_rng(6)
+    seconds = rng.gamma(2.0, 9 * 3600, 300).round()
+    hours, rest = np.divmod(seconds.astype(int), 3600)
+    hour_text = [f"{h:02d}" if fmt == "%H:%M:%S" else str(h) for h in hours]
+    text = [f"{h}:{r // 60:02d}:{r % 60:02d}" for h, r in zip(hour_text, rest, strict=True)]
+    frame = pd.DataFrame({"uptime": text, "load": seconds / 3600 + rng.normal(0, 1, 300)})
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    column = model.schema_["uptime"]
+    assert (column.kind, column.duration_format) == ("duration", fmt)
+    synthetic = model.sample(300, seed=0)
+    assert synthetic["uptime"].dtype == frame["uptime"].dtype
+    assert synthetic["uptime"].str.fullmatch(pattern + r":[0-5]\d:[0-5]\d").all()
+    drawn = pd.to_timedelta(synthetic["uptime"]).dt.total_seconds()
+    assert drawn.between(seconds.min(), seconds.max()).all()
+    assert (drawn > 24 * 3600).any() and not synthetic["uptime"].isin(frame["uptime"]).all()
+
+
 def test_a_text_column_edited_to_durations_is_read_as_durations():
     frame = pd.DataFrame({"wait": ["0:05:00", "1:10:00", "0:45:30"] * 20, "n": np.arange(60) % 4})
     # A time of day until the schema says otherwise; its bounds and format go with the kind.

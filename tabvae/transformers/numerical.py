@@ -11,7 +11,7 @@ from scipy.special import ndtr, ndtri
 from tabvae import datetime_text, dtypes
 from tabvae.errors import DataError, SchemaError
 from tabvae.heads import HeadSpec
-from tabvae.schema import Column, guess_datetime_format
+from tabvae.schema import CLOCK_DURATION, Column, guess_datetime_format
 from tabvae.transformers.base import ColumnTransformer, register
 
 #: Most knots a quantile map keeps; enough to follow a heavy tail, small in the model file.
@@ -417,7 +417,7 @@ class DurationTransformer(_SecondsTransformer):
 
     ``min`` and ``max`` are written as pandas writes a timedelta (``"0 days 01:30:00"``).
     A text column the schema calls a duration is read with :func:`pandas.to_timedelta` and
-    written back in that same form.
+    written back in that same form, or on a clock (``duration_format``, "38:31:00").
     """
 
     kind = "duration"
@@ -433,10 +433,19 @@ class DurationTransformer(_SecondsTransformer):
         present = cls._parse(series).dropna()
         if present.empty:
             return {}
-        return {"min": str(present.min()), "max": str(present.max())}
+        fields = {"min": str(present.min()), "max": str(present.max())}
+        text = series.dropna().astype(str)
+        if dtypes.is_text(series) and text.str.fullmatch(CLOCK_DURATION).all():
+            fields["duration_format"] = datetime_text.clock_format(text)
+        return fields
 
     @classmethod
     def check_column(cls, column: Column) -> None:
+        if column.duration_format not in (None, *datetime_text.CLOCK_FORMATS):
+            raise SchemaError(
+                f"column {column.name!r}: duration_format must be one of "
+                f"{', '.join(datetime_text.CLOCK_FORMATS)} or null, not {column.duration_format!r}"
+            )
         for bound in (column.min, column.max):
             if bound is None:
                 continue
@@ -480,7 +489,11 @@ class DurationTransformer(_SecondsTransformer):
         nanos = np.where(missing, 0, np.round(numbers * 1e9)).astype("int64")
         durations = pd.Series(pd.to_timedelta(nanos, unit="ns")).where(~np.asarray(missing))
         if column.dtype in dtypes.TEXT_DTYPE_NAMES:
-            text = durations.astype(str).where(~np.asarray(missing), None)
+            if column.duration_format is not None:
+                text = datetime_text.render_clock(numbers, column.duration_format)
+            else:
+                text = durations.astype(str)
+            text = text.where(~np.asarray(missing), None)
             return dtypes.restore(text.to_numpy(object), column.dtype)
         try:
             return durations.astype(column.dtype)
