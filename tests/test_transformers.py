@@ -241,3 +241,37 @@ def test_categories_from_codes_match_categories_from_values(categories, dtype):
     values = np.asarray([*categories, None], dtype=object)[codes]
     expected = dtypes.restore(values, dtype)
     pd.testing.assert_series_equal(dtypes.restore_codes(codes, categories, dtype), expected)
+
+
+@pytest.mark.parametrize(
+    ("stamps", "on_grid"),
+    [
+        (pd.date_range("1812-01-01", periods=60, freq="MS"), lambda s: s.dt.day == 1),
+        (pd.date_range("1990-04-01", periods=30, freq="QS"), lambda s: s.dt.month % 3 == 1),
+        (pd.date_range("1900-01-01", periods=30, freq="YS"), lambda s: s.dt.dayofyear == 1),
+        (pd.date_range("2021-01-04", periods=50, freq="W-MON"), lambda s: s.dt.weekday == 0),
+        (pd.date_range("2021-01-04 09:30", periods=50, freq="D"), lambda s: s.dt.hour == 9),
+        (pd.date_range("2013-01-01 05:00", periods=80, freq="h"), lambda s: s.dt.minute == 0),
+    ],
+    ids=["month starts", "quarters", "years", "mondays", "daily at 9:30", "hourly"],
+)
+@pytest.mark.parametrize("as_text", [False, True])
+def test_dates_come_back_on_the_calendar_grid_of_the_training_dates(stamps, on_grid, as_text):
+    # A monthly series came back on any day of the month, hourly readings at any second.
+    column = pd.Series(stamps).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    if as_text:
+        column = column.dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame = pd.DataFrame({"when": column})
+    schema = infer_schema(frame).resolve(frame)
+    fitted = TableTransformer(schema).fit(frame).transformers_[0]
+    state = json.loads(json.dumps(fitted.get_state()))
+    transformer = transformer_class("datetime").from_state(schema["when"], state)
+    seconds = transformer.to_numbers(frame["when"])
+    drawn = RNG.uniform(seconds.min() - 1e6, seconds.max() + 1e6, 2000)
+    back = transformer.from_numbers(drawn, np.zeros(len(drawn), dtype=bool))
+    parsed = pd.to_datetime(back) if as_text else back
+    assert on_grid(parsed).all()
+    assert (parsed.dt.second == 0).all() and parsed.between(stamps.min(), stamps.max()).all()
+    # Each moment goes to a grid point next to it, so the spread of the draws is kept.
+    moved = np.abs(transformer.to_numbers(back) - np.clip(drawn, seconds.min(), seconds.max()))
+    assert moved.max() <= np.diff(np.sort(seconds)).max()

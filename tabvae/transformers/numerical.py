@@ -316,45 +316,89 @@ def _number_text(value: float, decimals: int | None) -> str:
 
 class _SecondsTransformer(ContinuousTransformer):
     """Values learned as seconds and rounded back to the coarsest of ``UNITS`` (seconds each)
-    that every training value sits on, so whole days and whole minutes stay whole."""
+    that every training value sits on, so whole days and whole minutes stay whole.
+
+    A unit's grid may be shifted (``unit_offset`` seconds): weekly dates that all fall on a
+    Monday sit on a grid of weeks that starts on one, daily readings all taken at 9:00 on a
+    grid of days shifted by nine hours.
+    """
 
     UNITS: ClassVar[dict[str, float]] = {}
 
     def __init__(self, column: Column) -> None:
         super().__init__(column)
         self.unit: str | None = None
+        self.unit_offset = 0.0
 
     def _fit_values(self, present: np.ndarray) -> None:
         super()._fit_values(present)
-        self.unit = next(
-            (name for name, size in self.UNITS.items() if np.all(np.mod(present, size) == 0)),
-            None,
-        )
+        self.unit, self.unit_offset = None, 0.0
+        for name, size in self.UNITS.items():
+            offset = float(np.mod(present[0], size))
+            if np.all(np.mod(present - offset, size) == 0):
+                self.unit, self.unit_offset = name, offset
+                return
 
-    def _rounded(self, seconds: np.ndarray) -> np.ndarray:
+    def rounded(self, seconds: np.ndarray) -> np.ndarray:
+        """``seconds`` moved to the nearest point of the unit's grid (as they are without)."""
         if self.unit is None:
             return seconds
-        size = self.UNITS[self.unit]
-        return np.round(seconds / size) * size
+        size, offset = self.UNITS[self.unit], self.unit_offset
+        return np.round((seconds - offset) / size) * size + offset
 
     def get_state(self) -> dict[str, Any]:
-        return {**super().get_state(), "unit": self.unit}
+        state = {**super().get_state(), "unit": self.unit}
+        if self.unit_offset:
+            state["unit_offset"] = self.unit_offset
+        return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         self.unit = state.get("unit")
+        self.unit_offset = float(state.get("unit_offset", 0.0))
 
 
 @register
 class DatetimeTransformer(_SecondsTransformer):
     """datetime64 columns (naive or with a time zone) and text columns of dates.
 
-    Learned as seconds since the epoch, rounded back to whole days or whole seconds where
-    every training value is, so dates stay dates.
+    Learned as seconds since the epoch and rounded back to the calendar's coarsest grid that
+    every training value sits on: the first of a year, a quarter or a month (monthly series
+    come back on the first, not on any day), then weeks, days, hours, minutes or seconds, so
+    dates stay dates and hourly readings stay on the hour.
     """
 
     kind = "datetime"
-    UNITS: ClassVar[dict[str, float]] = {"day": 86400.0, "second": 1.0}
+    #: Calendar units, in months; their steps are not a fixed number of seconds.
+    MONTH_UNITS: ClassVar[dict[str, int]] = {"year": 12, "quarter": 3, "month": 1}
+    UNITS: ClassVar[dict[str, float]] = {
+        "week": 7 * 86400.0,
+        "day": 86400.0,
+        "hour": 3600.0,
+        "minute": 60.0,
+        "second": 1.0,
+    }
+
+    def _fit_values(self, present: np.ndarray) -> None:
+        super()._fit_values(present)
+        if self.unit in (None, "second", "minute", "hour"):
+            return  # months start at midnight
+        months = _months_since_epoch(present)
+        starts = np.isclose(months, np.round(months), rtol=0.0, atol=1e-9)
+        for name, size in self.MONTH_UNITS.items():
+            if starts.all() and np.all(np.mod(np.round(months), size) == 0):
+                self.unit, self.unit_offset = name, 0.0
+                return
+
+    def rounded(self, seconds: np.ndarray) -> np.ndarray:
+        if self.unit not in self.MONTH_UNITS:
+            return super().rounded(seconds)
+        size = self.MONTH_UNITS[self.unit]
+        finite = np.isfinite(seconds)
+        rounded = seconds.copy()
+        months = np.round(_months_since_epoch(seconds[finite]) / size) * size
+        rounded[finite] = months.astype("int64").astype("datetime64[M]").astype("datetime64[s]")
+        return rounded
 
     @classmethod
     def describe(cls, series: pd.Series) -> dict[str, Any]:
@@ -392,7 +436,7 @@ class DatetimeTransformer(_SecondsTransformer):
 
     def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
         column = self.column
-        numbers = self._rounded(numbers)
+        numbers = self.rounded(numbers)
         bounds = [pd.Timestamp(b) for b in (column.min, column.max) if b is not None]
         bounds = [b.tz_convert("UTC").tz_localize(None) if b.tzinfo else b for b in bounds]
         if len(bounds) == 2:
@@ -409,6 +453,16 @@ class DatetimeTransformer(_SecondsTransformer):
             return stamps.astype(column.dtype)
         except (TypeError, ValueError):
             return stamps
+
+
+def _months_since_epoch(seconds: np.ndarray) -> np.ndarray:
+    """Months since January 1970 of moments in seconds since the epoch, with the fraction of
+    the month gone by: a whole number for the first of a month at midnight."""
+    stamps = np.floor(seconds).astype("int64").astype("datetime64[s]")
+    month = stamps.astype("datetime64[M]")
+    start = month.astype("datetime64[s]").astype("int64")
+    length = (month + 1).astype("datetime64[s]").astype("int64") - start
+    return month.astype("int64") + (seconds - start) / length
 
 
 @register
@@ -482,7 +536,7 @@ class DurationTransformer(_SecondsTransformer):
 
     def from_numbers(self, numbers: np.ndarray, missing: np.ndarray) -> pd.Series:
         column = self.column
-        numbers = self._rounded(numbers)
+        numbers = self.rounded(numbers)
         low = -np.inf if column.min is None else pd.Timedelta(column.min).total_seconds()
         high = np.inf if column.max is None else pd.Timedelta(column.max).total_seconds()
         numbers = np.clip(numbers, low, high)
