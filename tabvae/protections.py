@@ -50,8 +50,8 @@ def clip_extremes(df: pd.DataFrame, schema: Schema, k: int) -> tuple[pd.DataFram
     moved: dict[str, np.ndarray] = {}
     # Computed columns last: their bounds are their sources' bounds, computed.
     for column in sorted(schema.modeled, key=lambda c: c.computed_from is not None):
-        if column.kind != "numerical":
-            continue
+        if column.kind != "numerical" or column.date_part is not None:
+            continue  # a part of a date is read off it: what it holds, its date holds
         numbers = dtypes.to_float(df[column.name])
         if column.computed_from is None:
             bounds = extreme_bounds(numbers, k, column)

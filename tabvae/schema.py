@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from tabvae import dtypes
+from tabvae.date_parts import check_date_parts, infer_date_parts, learned_parts
 from tabvae.errors import DataError, SchemaError
 
 SCHEMA_FORMAT_VERSION = 1
@@ -175,6 +176,13 @@ class Column:
         ``s * A / B`` (a density, a share in percent, pupils per teacher; a factor may be a
         boolean or a category of 0 and 1, an interaction with a dummy). It is not
         learned; synthetic rows compute it from their ``A`` (``B``, ...).
+    date_part : dict, optional
+        ``{"column": D, "part": P}``: this number or category is a part of the datetime
+        column ``D`` in every row (``year``, ``quarter``, ``month``, ``month_name``,
+        ``month_abbr``, ``day``, ``day_of_year``, ``weekday`` from Monday 0, ``iso_weekday``
+        from Monday 1, ``us_weekday`` from Sunday 1, ``weekday_name``, ``weekday_abbr``,
+        ``hour``, ``minute``; see :mod:`tabvae.date_parts`). It is not learned; synthetic
+        rows read it off their ``D``.
     relative_to : str, optional
         Another column that this one is learned relative to. Of the same kind: numbers and
         dates that stay on one side of it as where they lie past it in their own distribution
@@ -207,6 +215,7 @@ class Column:
     determined_by: str | None = None
     relative_to: str | None = None
     computed_from: dict[str, Any] | None = None
+    date_part: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form: the fields a user edits always, the others when set."""
@@ -342,8 +351,17 @@ class Schema:
             resolved.append(Column.from_dict(fields))
             transformer_class(column.kind).check_column(resolved[-1])
             transformer_class(column.kind).check_values(resolved[-1], df[column.name])
+        # A part of an excluded date is learned as a column of its own.
+        excluded = {c.name for c in resolved if c.exclude}
+        resolved = [
+            dataclasses.replace(c, date_part=None)
+            if c.date_part is not None and c.date_part.get("column") in excluded
+            else c
+            for c in resolved
+        ]
         schema = Schema(tuple(resolved))
         check_computed(schema)
+        check_date_parts(schema.columns)
         return schema
 
 
@@ -421,22 +439,30 @@ def infer_schema(df: pd.DataFrame) -> Schema:
         kind = infer_kind(series)
         check_column_values(series, kind)
         columns.append(Column.from_dict(describe_column(series, kind)))
-    computed = infer_computed(df, columns)
+    # First: a part of a date agrees with it, and is no other rule's source or target.
+    parts = infer_date_parts(df, columns)
+    columns = [
+        dataclasses.replace(_as_part(df[c.name], c), date_part=parts[c.name])
+        if c.name in parts
+        else c
+        for c in columns
+    ]
+    computed = infer_computed(df, _without_parts(columns))
     columns = [
         dataclasses.replace(c, computed_from=computed[c.name]) if c.name in computed else c
         for c in columns
     ]
-    determinants = infer_dependencies(df, columns)
+    determinants = infer_dependencies(df, _without_parts(columns))
     columns = [
         dataclasses.replace(c, determined_by=determinants[c.name]) if c.name in determinants else c
         for c in columns
     ]
-    weights = infer_copy_weights(df, columns)
+    weights = infer_copy_weights(df, _without_parts(columns))
     columns = [
         dataclasses.replace(c, loss_weight=weights[c.name]) if c.name in weights else c
         for c in columns
     ]
-    references = infer_relations(df, columns)
+    references = infer_relations(df, _without_parts(columns))
     return Schema(
         tuple(
             dataclasses.replace(c, relative_to=references[c.name]) if c.name in references else c
@@ -445,9 +471,29 @@ def infer_schema(df: pd.DataFrame) -> Schema:
     )
 
 
+def _as_part(series: pd.Series, column: Column) -> Column:
+    """A date part inferred as a key (a day of the year, a row a day) is a number or a
+    category."""
+    if column.kind != "id":
+        return column
+    kind = "numerical" if dtypes.is_numeric(series) else "categorical"
+    return Column.from_dict(describe_column(series, kind))
+
+
+def _without_parts(columns: list[Column]) -> list[Column]:
+    return [c for c in columns if c.date_part is None]
+
+
 def learned(columns: Iterable[Column]) -> list[Column]:
-    """The columns the model learns: modeled, and not computed from another column."""
-    return [c for c in columns if not c.exclude and c.computed_from is None]
+    """The columns the model learns: modeled, not computed from another column, and not a
+    part of a date that is read off it (:func:`tabvae.date_parts.learned_parts`)."""
+    columns = list(columns)
+    parts = learned_parts(columns)
+    return [
+        c
+        for c in columns
+        if not c.exclude and c.computed_from is None and (c.date_part is None or c.name in parts)
+    ]
 
 
 #: Numbers whose values move together at least this closely (absolute Pearson correlation,
@@ -1423,7 +1469,9 @@ def as_given(schema: Schema, df: pd.DataFrame, names: Iterable[str]) -> Schema:
     names = list(names)
     for name in names:
         rule = schema[name].computed_from
-        schema = schema.replace(name, determined_by=None, relative_to=None, computed_from=None)
+        schema = schema.replace(
+            name, determined_by=None, relative_to=None, computed_from=None, date_part=None
+        )
         if rule is not None and "columns" in rule:
             schema = _turned_sum(schema, df, name, rule, names)
             continue

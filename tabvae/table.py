@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tabvae import dtypes
+from tabvae.date_parts import check_date_parts, fill_date_parts
 from tabvae.dtypes import json_scalar
 from tabvae.errors import ModelFileError, SchemaError
 from tabvae.heads import HeadSpec
@@ -106,6 +107,7 @@ class TableTransformer:
 
     A column computed from another (``computed_from``) has no transformer in
     ``transformers_`` and no head: it is computed from its source when rows are decoded.
+    Nor has a part of a date (``date_part``): it is read off the decoded date.
 
     Parameters
     ----------
@@ -124,6 +126,13 @@ class TableTransformer:
         self.originals_: dict[str, ColumnTransformer] = {}
         self.stored_: dict[str, dict[str, Any]] = {}
         self.computed_ = self._computed(schema)
+        # Unfitted, as computed columns': they only write the parts in the column's dtype.
+        own_heads = {c.name for c in learned(schema.modeled)}
+        self.date_parts_ = {
+            c.name: transformer_class(c.kind)(c)
+            for c in schema.modeled
+            if c.date_part is not None and c.name not in own_heads
+        }
 
     @staticmethod
     def _computed(schema: Schema) -> dict[str, ColumnTransformer]:
@@ -142,6 +151,7 @@ class TableTransformer:
         """Fit a transformer per modeled column, the value map of each dependency and the
         encoded form of each relative column."""
         check_computed(self.schema)
+        check_date_parts(self.schema.columns)
         own = {
             column.name: transformer_class(column.kind)(column).fit(df[column.name])
             for column in learned(self.schema.modeled)
@@ -194,6 +204,8 @@ class TableTransformer:
             return self.originals_[name]
         if name in self.computed_:
             return self.computed_[name]
+        if name in self.date_parts_:
+            return self.date_parts_[name]
         return next(t for t in self.transformers_ if t.column.name == name)
 
     @property
@@ -265,6 +277,7 @@ class TableTransformer:
             determinant = self.schema[name].determined_by
             fixed = dependency.apply(frame[determinant], frame[name])
             frame[name] = by_name[name].from_values(fixed)
+        self._fill_date_parts(frame, given, known)
         for name, transformer in self.computed_.items():
             # Last: a source may have been moved by a determined_by rule above.
             rule = transformer.column.computed_from or {}
@@ -291,6 +304,24 @@ class TableTransformer:
             frame[name] = transformer.from_numbers(numbers, np.isnan(numbers))
             self._keep_known(frame, name, known)
         return frame
+
+    def _fill_date_parts(
+        self, frame: pd.DataFrame, given: Collection[str], known: pd.DataFrame | None
+    ) -> None:
+        """Dates moved to their learned parts and the other parts read off them; after the
+        rules above, which may move a date (a determinant, a date relative to another)."""
+        parts = [c for c in self.schema.modeled if c.date_part is not None]
+        if not parts:
+            return
+        names = {c.name for c in parts} | {c.date_part["column"] for c in parts}
+        fixed = {}
+        for name in names:
+            fixed[name] = np.full(len(frame), name in given)
+            if known is not None and name in known.columns:
+                fixed[name] |= known[name].notna().to_numpy()
+        fill_date_parts(frame, self.schema, {n: self.original(n) for n in names}, fixed)
+        for name in names:
+            self._keep_known(frame, name, known)
 
     def _keep_known(self, frame: pd.DataFrame, name: str, known: pd.DataFrame | None) -> None:
         """Put the known cells of column ``name`` back into ``frame``."""

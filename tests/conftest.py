@@ -132,3 +132,20 @@ def fitted(mixed_frame):
     return TabularVAE(epochs=4, batch_size=64, hidden=(32,), latent_dim=4, random_state=0).fit(
         mixed_frame
     )
+
+
+def make_dated(n_rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Days over four years, with pieces of the date beside it, as R's tables write them."""
+    rng = np.random.default_rng(seed)
+    stamps = pd.Timestamp("2001-01-01") + pd.to_timedelta(rng.integers(0, 1461, n_rows), "D")
+    stamps = pd.Series(stamps).where(rng.random(n_rows) > 0.05)
+    text = stamps.dt.strftime("%Y-%m-%d")
+    return pd.DataFrame(
+        {
+            "day": text.where(stamps.notna(), None),
+            "year": stamps.dt.year.astype("Int64"),
+            "month": stamps.dt.strftime("%b").str.lower(),  # "jan", written without capital
+            "wday": (stamps.dt.weekday + 1) % 7 + 1,  # R's wday(): Sunday 1 to Saturday 7
+            "births": rng.poisson(30, n_rows) + 8 * (stamps.dt.weekday < 5),
+        }
+    )

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bookings, make_floors, make_houses
+from conftest import make_bookings, make_dated, make_floors, make_houses
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tabvae import DataError, Schema, SchemaError, TabularVAE, infer_schema
+from tabvae.date_parts import PARTS
 from tabvae.schema import (
     COMPUTED_FUNCTIONS,
     computed_terms,
@@ -216,6 +217,38 @@ def test_computed_functions_match_json_schema():
     forms = document["$defs"]["column"]["properties"]["computed_from"]["oneOf"]
     enum = forms[1]["properties"]["function"]["enum"]
     assert enum == list(COMPUTED_FUNCTIONS)
+
+
+def test_date_parts_match_json_schema():
+    document = json.loads((ROOT / "schemas" / "table-schema.v1.json").read_text())
+    forms = document["$defs"]["column"]["properties"]["date_part"]["oneOf"]
+    assert forms[1]["properties"]["part"]["enum"] == list(PARTS)
+
+
+def test_parts_of_a_date_are_read_off_it():
+    frame = make_dated()
+    frame["almost_year"] = frame["year"].astype("float64")
+    frame.loc[3, "almost_year"] = 1999.0  # one row off: no rule
+    parts = {c.name: c.date_part for c in infer_schema(frame).columns}
+    assert parts["year"] == {"column": "day", "part": "year"}
+    assert parts["month"] == {"column": "day", "part": "month_abbr"}
+    assert parts["wday"] == {"column": "day", "part": "us_weekday"}
+    assert parts["births"] is None and parts["almost_year"] is None and parts["day"] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "message"),
+    [
+        ("month", {"date_part": {"column": "births", "part": "year"}}, "not a modeled datetime"),
+        ("month", {"determined_by": "wday"}, "also has a rule of its own"),
+        ("births", {"determined_by": "month"}, "a rule on 'month', which is a date_part"),
+    ],
+)
+def test_a_date_part_that_cannot_be_read_off_its_date_is_refused(name, edit, message):
+    frame = make_dated(80)
+    schema = infer_schema(frame).replace(name, **edit)
+    with pytest.raises(SchemaError, match=message):
+        TabularVAE(epochs=1).fit(frame, schema=schema)
 
 
 def test_packaged_json_schema_is_the_published_one():

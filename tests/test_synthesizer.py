@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bookings, make_daily_prices, make_floors, make_houses
+from conftest import make_bookings, make_daily_prices, make_dated, make_floors, make_houses
 
 from tabvae import (
     DataError,
@@ -601,6 +601,27 @@ def test_durations_on_a_clock_past_24_hours_come_back_on_that_clock(fmt, pattern
     drawn = pd.to_timedelta(synthetic["uptime"]).dt.total_seconds()
     assert drawn.between(seconds.min(), seconds.max()).all()
     assert (drawn > 24 * 3600).any() and not synthetic["uptime"].isin(frame["uptime"]).all()
+
+
+def test_parts_of_a_date_agree_with_the_synthetic_date_in_every_row(tmp_path):
+    # Learned apart, the year of a synthetic row said one thing and its date another.
+    frame = make_dated(300)
+    model = TabularVAE(**SMALL, random_state=0).fit(frame)
+    synthetic = model.sample(400, seed=0)
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    stamps = pd.to_datetime(synthetic["day"])
+    assert stamps.isna().any() and stamps.notna().any()
+    assert synthetic["year"].astype("Float64").equals(stamps.dt.year.astype("Float64"))
+    assert synthetic["month"].equals(stamps.dt.strftime("%b").str.lower().where(stamps.notna()))
+    assert (synthetic["wday"] == (stamps.dt.weekday + 1) % 7 + 1)[stamps.notna()].all()
+    assert synthetic["wday"][stamps.isna()].isna().all()
+    assert set(synthetic["month"].dropna()) <= set(frame["month"].dropna())
+    loaded = TabularVAE.load(model.save(tmp_path / "model"))
+    pd.testing.assert_frame_equal(loaded.sample(400, seed=0), synthetic)
+    # A part given as a condition is the asked value, not read off a drawn date.
+    conditional = TabularVAE(**SMALL, condition_on=["year"], random_state=0).fit(frame)
+    asked = conditional.sample(50, conditions={"year": 2003}, seed=0)
+    assert (asked["year"] == 2003).all()
 
 
 def test_a_text_column_edited_to_durations_is_read_as_durations():
