@@ -110,7 +110,7 @@ def part_values(part: str, stamps: pd.Series) -> pd.Series:
 def _matches(part: str, target: pd.Series, values: pd.Series) -> bool:
     """True if ``target`` holds ``values`` (a part, no gaps) in every row."""
     if part in TEXT_PARTS:
-        if not dtypes.is_text(target):
+        if not (dtypes.is_text(target) or isinstance(target.dtype, pd.CategoricalDtype)):
             return False
         written = target.astype(str).str.lower().to_numpy(dtype=object)
         return bool((written == values.str.lower().to_numpy(dtype=object)).all())

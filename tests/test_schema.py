@@ -229,9 +229,10 @@ def test_parts_of_a_date_are_read_off_it():
     frame = make_dated()
     frame["almost_year"] = frame["year"].astype("float64")
     frame.loc[3, "almost_year"] = 1999.0  # one row off: no rule
+    frame["MONTH"] = frame["month"].str.upper().astype("category")
     parts = {c.name: c.date_part for c in infer_schema(frame).columns}
     assert parts["year"] == {"column": "day", "part": "year"}
-    assert parts["month"] == {"column": "day", "part": "month_abbr"}
+    assert parts["month"] == parts["MONTH"] == {"column": "day", "part": "month_abbr"}
     assert parts["wday"] == {"column": "day", "part": "us_weekday"}
     assert parts["births"] is None and parts["almost_year"] is None and parts["day"] is None
 
