@@ -176,6 +176,12 @@ def check_date_parts(columns: Iterable[Column]) -> None:
             )
         if column.kind not in PART_KINDS:
             raise SchemaError(f"{where}; only {' or '.join(PART_KINDS)} columns can be one")
+        names = column.dtype in (*dtypes.TEXT_DTYPE_NAMES, "category")
+        if rule["part"] in TEXT_PARTS and not names:
+            raise SchemaError(
+                f"{where} with part {rule['part']!r}, a name, but holds {column.dtype} values; "
+                "a name goes in a text or category column"
+            )
         if column.determined_by or column.relative_to or column.computed_from:
             raise SchemaError(f"{where} and also has a rule of its own; keep one of the rules")
     for column in modeled.values():

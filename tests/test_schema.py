@@ -243,6 +243,7 @@ def test_parts_of_a_date_are_read_off_it():
         ("month", {"date_part": {"column": "births", "part": "year"}}, "not a modeled datetime"),
         ("month", {"determined_by": "wday"}, "also has a rule of its own"),
         ("births", {"determined_by": "month"}, "a rule on 'month', which is a date_part"),
+        ("year", {"date_part": {"column": "day", "part": "month_name"}}, "a name goes in a text"),
     ],
 )
 def test_a_date_part_that_cannot_be_read_off_its_date_is_refused(name, edit, message):
