@@ -10,7 +10,8 @@ every synthetic row, in one of two ways:
   by weekday, traffic by hour), are learned as columns of their own, so that what goes with
   them is learned too; the date then moves to the nearest date that has them (by at most
   half a week or half a day, on the date's own grid and within its range). One part per
-  cycle is learned; the others of the cycle are read off the moved date.
+  cycle is learned; the others of the cycle are read off the moved date. A date that takes
+  part in a ``relative_to`` or ``determined_by`` rule does not move, or the rule could break.
 * Every other part (the year, the quarter, the month, the day of the month or of the year,
   the minute) is read off the row's date. A date moved to a learned month moved by up to
   half a year, which broke what the date itself goes with (a birth year next to the year of
@@ -201,11 +202,18 @@ def _computed_sources(column: Column) -> set[str]:
 
 
 def learned_parts(columns: Iterable[Column]) -> set[str]:
-    """Names of the part columns learned as columns of their own: one per cycle and date."""
+    """Names of the part columns learned as columns of their own: one per cycle and date.
+
+    A date that takes part in a ``relative_to`` or ``determined_by`` rule does not move, so
+    that the rule still holds: its parts are all read off it.
+    """
+    columns = [c for c in columns if not c.exclude]
+    bound = {name for c in columns for name in (c.relative_to, c.determined_by) if name}
+    bound |= {c.name for c in columns if c.relative_to}
     chosen: dict[tuple[str, str], tuple[bool, int, str]] = {}
     for position, column in enumerate(columns):
         rule = column.date_part
-        if column.exclude or rule is None:
+        if rule is None or rule["column"] in bound:
             continue
         for cycle, parts in CYCLES.items():
             if rule["part"] in parts:

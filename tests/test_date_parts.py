@@ -98,3 +98,12 @@ def test_a_time_moves_to_the_nearest_hour_drawn_and_keeps_its_minutes():
     assert (rows["at"].dt.minute == frame["at"].dt.minute).all()
     inside = frame["at"].between(stamps.min() + pd.Timedelta(hours=12), stamps.max())
     assert ((rows["at"] - frame["at"]).abs()[inside] <= pd.Timedelta(hours=12)).all()
+
+
+def test_a_date_in_a_rule_keeps_its_place_and_its_weekday_is_read_off_it():
+    # Moved to a learned weekday, an arrival could pass the departure learned after it.
+    frame = make_dated(200)
+    frame["left"] = (pd.to_datetime(frame["day"]) + pd.Timedelta(days=2)).dt.strftime("%Y-%m-%d")
+    schema = infer_schema(frame)
+    assert schema["left"].relative_to == "day"
+    assert learned_parts(schema.columns) == set()
