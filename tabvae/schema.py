@@ -181,8 +181,9 @@ class Column:
         column ``D`` in every row (``year``, ``quarter``, ``month``, ``month_name``,
         ``month_abbr``, ``day``, ``day_of_year``, ``weekday`` from Monday 0, ``iso_weekday``
         from Monday 1, ``us_weekday`` from Sunday 1, ``weekday_name``, ``weekday_abbr``,
-        ``hour``, ``minute``; see :mod:`tabvae.date_parts`). It is not learned; synthetic
-        rows read it off their ``D``.
+        ``hour``, ``minute``; see :mod:`tabvae.date_parts`). Synthetic rows read it off
+        their ``D``; a weekday or an hour is learned instead, and ``D`` moves to the nearest
+        date that has it.
     relative_to : str, optional
         Another column that this one is learned relative to. Of the same kind: numbers and
         dates that stay on one side of it as where they lie past it in their own distribution
