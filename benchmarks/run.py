@@ -83,7 +83,8 @@ TABLES: dict[str, TableSpec] = {
 #: Sacramento`` (first run 2026-11-23), ``--tables loans`` (2026-11-24: 56 columns, a
 #: job title of thousands of values), ``--tables Wage`` (2026-11-24: a log wage next to
 #: the wage) and ``--tables penguins Carseats Boston`` (2026-11-24: tables of a few hundred
-#: rows, where fixed costs weigh most); a run on all five keeps to TABLES.
+#: rows, where fixed costs weigh most), ``--tables BirthsCDC`` (2026-12-07: a date with its
+#: year, month, day and weekday beside it); a run on all five keeps to TABLES.
 EXTRA_TABLES: dict[str, TableSpec] = {
     spec.key: spec
     for spec in [
@@ -111,6 +112,7 @@ EXTRA_TABLES: dict[str, TableSpec] = {
         TableSpec("penguins", "palmerpenguins", "penguins", "species", "species (multiclass, AUC)"),
         TableSpec("Carseats", "ISLR", "Carseats", "Sales", "Sales (regression, R^2)"),
         TableSpec("Boston", "MASS", "Boston", "medv", "medv (regression, R^2)"),
+        TableSpec("BirthsCDC", "mosaicData", "BirthsCDC", "births", "births (regression, R^2)"),
     ]
 }
 #: Every table ``--tables`` accepts.
