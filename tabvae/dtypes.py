@@ -16,12 +16,17 @@ PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
 
 #: Dtype names of text columns, as a schema records them (pandas 2 and 3).
-TEXT_DTYPE_NAMES = frozenset({"object", "str", "string"})
+TEXT_DTYPE_NAMES = frozenset({"object", "str", "string", "string[python]", "string[pyarrow]"})
 
 
 def dtype_name(series: pd.Series) -> str:
     """Return the dtype of ``series`` as the string pandas accepts back."""
-    return str(series.dtype)
+    name = str(series.dtype)
+    if name == "string" and pd.api.types.pandas_dtype(name) != series.dtype:
+        # "string" means the default storage, which is not this column's (a Parquet file
+        # read with pyarrow-backed strings under pandas 2).
+        return f"string[{series.dtype.storage}]"
+    return name
 
 
 def is_bool(series: pd.Series) -> bool:

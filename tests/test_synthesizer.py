@@ -29,6 +29,21 @@ def test_sample_keeps_columns_order_and_dtypes(fitted, mixed_frame):
     assert len(synthetic) == 500 and isinstance(synthetic.index, pd.RangeIndex)
 
 
+def test_text_keeps_its_string_storage(tmp_path):
+    # Parquet read with pyarrow-backed strings: "string" alone named the default storage.
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "arrow": pd.array(rng.choice(["a", "b", None], 150), dtype="string[pyarrow]"),
+            "python": pd.array(rng.choice(["x", "y", None], 150), dtype="string[python]"),
+            "n": rng.normal(size=150),
+        }
+    )
+    model = TabularVAE(epochs=2, random_state=0).fit(frame)
+    for synthetic in (model.sample(60), TabularVAE.load(model.save(tmp_path / "m")).sample(60)):
+        assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+
+
 def test_sample_invents_no_categories(fitted, mixed_frame):
     synthetic = fitted.sample(500, seed=2)
     for name in ["city", "rating", "plan"]:
