@@ -229,22 +229,34 @@ def fill_date_parts(
     schema: Schema,
     transformers: Mapping[str, ColumnTransformer],
     fixed: Mapping[str, np.ndarray] | None = None,
+    known: pd.DataFrame | None = None,
 ) -> None:
     """Move each date of ``frame`` to the nearest one that has its learned parts, then write
     every ``date_part`` column from the row's date.
 
     ``transformers`` holds the transformer of every part column and of every date with
     parts: they write values in the column's dtype (and a part in its spelling). Rows of
-    ``fixed[date]`` keep their date as it is (a known or asked date).
+    ``fixed[date]`` keep their date as it is (a known or asked date). The cells of
+    ``known`` (rows being imputed, by position) hold parts a row's date must have too: a
+    date filled in a row that knows its year lands in that year.
     """
     parts = [c for c in schema.modeled if c.date_part is not None]
     learned = learned_parts(schema.columns)
     for date in dict.fromkeys(c.date_part["column"] for c in parts):
         own = [c for c in parts if c.date_part["column"] == date]
-        drawn = {c.date_part["part"]: frame[c.name] for c in own if c.name in learned}
-        if drawn:
+        wanted = {}
+        for column in own:
+            if column.name in learned:
+                wanted[column.name] = frame[column.name]
+            elif (
+                known is not None and column.name in known and column.date_part["part"] != "minute"
+            ):
+                # (A minute would need a grid of minutes; the time keeps its own.)
+                wanted[column.name] = known[column.name].reset_index(drop=True)
+        if wanted:
             keep = (fixed or {}).get(date, np.zeros(len(frame), dtype=bool))
-            _move_to_parts(frame, transformers[date], drawn, keep)
+            parts_of = {name: schema[name].date_part["part"] for name in wanted}
+            _move_to_parts(frame, transformers[date], parts_of, wanted, keep)
         stamps = stamps_of(frame[date], schema[date].datetime_format)
         for column in own:
             values = part_values(column.date_part["part"], stamps)
@@ -257,12 +269,17 @@ def fill_date_parts(
 
 
 def _move_to_parts(
-    frame: pd.DataFrame, date: Any, drawn: Mapping[str, pd.Series], keep: np.ndarray
+    frame: pd.DataFrame,
+    date: Any,
+    parts_of: Mapping[str, str],
+    wanted: Mapping[str, pd.Series],
+    keep: np.ndarray,
 ) -> None:
     """Move each row's date (``date``: its DatetimeTransformer) to the nearest grid point
-    whose parts are the row's ``drawn`` ones, keeping its time within the day (the hour).
+    that has the parts the row wants (``wanted``: by column, missing where the row wants
+    none; ``parts_of``: each column's part), keeping its time within the day (the hour).
 
-    A row whose drawn parts no date in the range has keeps its date, as do time-zone aware
+    A row whose wanted parts no date in the range has keeps its date, as do time-zone aware
     dates (their parts are the local clock's; left for now).
     """
     column = date.column
@@ -271,38 +288,59 @@ def _move_to_parts(
         return
     seconds = date.to_numbers(series)
     bounds = [pd.Timestamp(b).value / 1e9 for b in (column.min, column.max) if b is not None]
-    present = np.isfinite(seconds)
+    present = np.isfinite(seconds) & ~keep
     if len(bounds) < 2 or not present.any():
         return
-    step = 3600.0 if "hour" in drawn else 86400.0
+    codes = pd.DataFrame({name: _codes(parts_of[name], wanted[name]) for name in wanted})
+    moved = seconds.copy()
+    # Rows by the parts they want: all learned ones, and known ones of their own.
+    for pattern, rows in codes[present].notna().groupby(list(codes.columns)).groups.items():
+        names = [name for name, on in zip(codes.columns, _as_tuple(pattern), strict=True) if on]
+        if names:
+            index = rows.to_numpy()
+            moved[index] = _nearest_with(date, bounds, parts_of, codes.loc[index, names], seconds)
+    if (moved != seconds).any():
+        frame[column.name] = date.from_numbers(moved, ~np.isfinite(seconds))
+
+
+def _nearest_with(
+    date: Any,
+    bounds: list[float],
+    parts_of: Mapping[str, str],
+    codes: pd.DataFrame,
+    seconds: np.ndarray,
+) -> np.ndarray:
+    """The dates of the rows of ``codes`` moved to the nearest grid point with their parts
+    (as they are where none has them)."""
+    names = list(codes.columns)
+    step = 3600.0 if any(parts_of[n] == "hour" for n in names) else 86400.0
     grid = np.arange(np.floor(bounds[0] / step) * step, bounds[1] + step, step)
     coarse = date.unit in ("week", *date.MONTH_UNITS)
     if coarse:  # weeks and months: their own grid points, which the dates are on
         grid = np.unique(date.rounded(grid))
     grid = grid[(grid >= bounds[0]) & (grid <= bounds[1])]
+    index = codes.index.to_numpy()
+    moved = seconds[index].copy()
     if not 0 < len(grid) <= _MAX_CANDIDATES:
-        return
-    base = seconds if coarse else np.floor(seconds / step) * step
-    grid_stamps = pd.Series(pd.to_datetime(grid * 1e9))
-    grid_keys = pd.DataFrame({p: _codes(p, part_values(p, grid_stamps)) for p in drawn})
-    row_keys = pd.DataFrame({p: _codes(p, values) for p, values in drawn.items()})
-    usable = present & ~keep & row_keys.notna().all(axis=1).to_numpy()
-    moved = seconds.copy()
+        return moved
+    base = moved if coarse else np.floor(moved / step) * step
+    stamps = pd.Series(pd.to_datetime(grid * 1e9))
+    keys = pd.DataFrame({n: _codes(parts_of[n], part_values(parts_of[n], stamps)) for n in names})
     points = {
         _as_tuple(key): group["at"].to_numpy()
-        for key, group in grid_keys.assign(at=grid).groupby(list(drawn), sort=False)
+        for key, group in keys.assign(at=grid).groupby(names, sort=False)
     }
-    for key, rows in row_keys[usable].groupby(list(drawn), sort=False).groups.items():
+    rows_by_key = codes.reset_index(drop=True).groupby(names, sort=False).groups
+    for key, rows in rows_by_key.items():
         at = points.get(_as_tuple(key))
         if at is None:
             continue
-        index = rows.to_numpy()
-        after = np.clip(np.searchsorted(at, base[index]), 0, len(at) - 1)
+        where = rows.to_numpy()
+        after = np.clip(np.searchsorted(at, base[where]), 0, len(at) - 1)
         before = np.maximum(after - 1, 0)
-        nearer = np.abs(at[before] - base[index]) <= np.abs(at[after] - base[index])
-        moved[index] = np.where(nearer, at[before], at[after]) + (seconds - base)[index]
-    if (moved != seconds).any():
-        frame[column.name] = date.from_numbers(moved, ~present)
+        nearer = np.abs(at[before] - base[where]) <= np.abs(at[after] - base[where])
+        moved[where] = np.where(nearer, at[before], at[after]) + (moved - base)[where]
+    return moved
 
 
 def _codes(part: str, values: pd.Series) -> pd.Series:

@@ -319,7 +319,8 @@ class TableTransformer:
             fixed[name] = np.full(len(frame), name in given)
             if known is not None and name in known.columns:
                 fixed[name] |= known[name].notna().to_numpy()
-        fill_date_parts(frame, self.schema, {n: self.original(n) for n in names}, fixed)
+        transformers = {n: self.original(n) for n in names}
+        fill_date_parts(frame, self.schema, transformers, fixed, known)
         for name in names:
             self._keep_known(frame, name, known)
 

@@ -107,3 +107,18 @@ def test_a_date_in_a_rule_keeps_its_place_and_its_weekday_is_read_off_it():
     schema = infer_schema(frame)
     assert schema["left"].relative_to == "day"
     assert learned_parts(schema.columns) == set()
+
+
+def test_a_date_filled_in_a_row_that_knows_its_year_and_month_lands_in_them():
+    frame = make_dated(300)
+    schema = infer_schema(frame).resolve(frame)
+    table = TableTransformer(schema).fit(frame)
+    drawn = frame.dropna().head(120).reset_index(drop=True)
+    known = pd.DataFrame({"year": [2002, None, 2004] * 40, "month": ["feb", "oct", None] * 40})
+    names = ["day", "year", "month", "wday"]
+    fill_date_parts(drawn, schema, {n: table.original(n) for n in names}, known=known)
+    dates = pd.to_datetime(drawn["day"])
+    assert (dates.dt.year[known["year"].notna()] == known["year"].dropna()).all()
+    asked = known["month"].notna()
+    assert (dates.dt.strftime("%b").str.lower()[asked] == known["month"][asked]).all()
+    assert ((dates.dt.weekday + 1) % 7 + 1 == drawn["wday"]).all()
