@@ -128,6 +128,8 @@ def infer_date_parts(df: pd.DataFrame, columns: Iterable[Column]) -> dict[str, d
     """
     columns = [c for c in columns if not c.exclude]
     dates = [c for c in columns if c.kind == "datetime" and c.date_part is None]
+    # Whole numbers that run without a gap look like a key until they are days.
+    kinds = (*PART_KINDS, "id")
     found: dict[str, dict[str, str]] = {}
     for date in dates:
         stamps = stamps_of(df[date.name], date.datetime_format)
@@ -138,8 +140,6 @@ def infer_date_parts(df: pd.DataFrame, columns: Iterable[Column]) -> dict[str, d
         screened = {part: part_values(part, every.iloc[:_SCREEN_ROWS]) for part in PARTS}
         read: dict[str, pd.Series] = {}
         for target in columns:
-            # Whole numbers that run without a gap look like a key until they are days.
-            kinds = (*PART_KINDS, "id")
             if target.kind not in kinds or target.name in found or target.name == date.name:
                 continue
             series = df[target.name].reset_index(drop=True)
