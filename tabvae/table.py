@@ -313,12 +313,14 @@ class TableTransformer:
         parts = [c for c in self.schema.modeled if c.date_part is not None]
         if not parts:
             return
-        names = {c.name for c in parts} | {c.date_part["column"] for c in parts}
+        dates = {c.date_part["column"] for c in parts}
+        names = {c.name for c in parts} | dates
+        # A date asked or known stays where it is.
         fixed = {}
-        for name in names:
-            fixed[name] = np.full(len(frame), name in given)
-            if known is not None and name in known.columns:
-                fixed[name] |= known[name].notna().to_numpy()
+        for date in dates:
+            fixed[date] = np.full(len(frame), date in given)
+            if known is not None and date in known.columns:
+                fixed[date] |= known[date].notna().to_numpy()
         transformers = {n: self.original(n) for n in names}
         fill_date_parts(frame, self.schema, transformers, fixed, known)
         for name in names:
