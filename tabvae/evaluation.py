@@ -666,6 +666,20 @@ def _tree_features(
     return matrices, np.array(mask if mask else [False], dtype=bool)
 
 
+def _without_empty_features(x: np.ndarray) -> np.ndarray:
+    """``x`` with every feature missing in all its rows set to 0.
+
+    Such a feature tells a learner nothing, and scikit-learn's histogram binning fails on it
+    (an entirely missing column, or one a synthesizer left empty); a constant is never split on.
+    """
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    x = x.copy()
+    x[:, empty] = 0.0
+    return x
+
+
 def detection_auc(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -714,7 +728,7 @@ def detection_auc(
     (x_real, x_synthetic), categorical = _tree_features(
         kinds, [_subsample(real, n, rng), _subsample(synthetic, n, rng)]
     )
-    x = np.vstack([x_real, x_synthetic])
+    x = _without_empty_features(np.vstack([x_real, x_synthetic]))
     y = np.concatenate([np.zeros(len(x_real)), np.ones(len(x_synthetic))])
     model = HistGradientBoostingClassifier(categorical_features=categorical, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -833,6 +847,7 @@ def ml_efficacy(
     y_train, y_synthetic, y_test = targets
 
     def score(x: np.ndarray, y: np.ndarray) -> float:
+        x = _without_empty_features(x)
         if task == "regression":
             if len(y) == 0:
                 return float("nan")

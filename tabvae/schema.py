@@ -406,9 +406,12 @@ def check_column_values(series: pd.Series, kind: str) -> None:
     """Raise :class:`DataError` for values no transformer can learn from."""
     if series.dtype == object:
         distinct_count(series)
-    if series.isna().all():
+    # An empty column is kept as a constant gap (a survey's unasked question); any other
+    # kind would have nothing to learn from.
+    if series.isna().all() and kind != "constant":
         raise DataError(
-            f"column {series.name!r} is entirely missing; drop it, or mark it "
+            f"column {series.name!r} is entirely missing, so a {kind} column has nothing to "
+            'learn from; make it "constant" (written back empty), drop it, or mark it '
             '"exclude": true in the schema'
         )
     if kind == "numerical" and dtypes.is_numeric(series):

@@ -97,7 +97,6 @@ def test_fit_with_an_edited_schema(workspace):
         ("a,b\n", "header_only.csv", "no rows"),
         ("a,b\n1,2\n", "one_row.csv", "one row"),
         ("a,a\n1,2\n3,4\n", "dupes.csv", "duplicate column"),
-        ("a,b\n1,\n2,\n3,\n", "all_missing.csv", "entirely missing"),
         ("a,b\n1,inf\n2,3\n3,4\n", "inf.csv", "infinite"),
         ("a,b\n1,2\n", "table.xlsx", "extension"),
     ],

@@ -196,6 +196,20 @@ def test_ml_efficacy_single_class_synthetic_scores_chance(frames):
     assert ev.ml_efficacy(train, constant, test, target="flag")["synthetic"] == 0.5
 
 
+def test_empty_columns_are_measured_not_refused(frames):
+    """A column missing in every row (or left empty by a synthesizer) informs no classifier."""
+    train, test = frames["train"], frames["test"]
+    fresh = frames["fresh"]
+    empty = {"never_asked": np.nan}
+    same = ev.detection_auc(train.assign(**empty), fresh.assign(**empty))
+    assert same == pytest.approx(ev.detection_auc(train, fresh))
+    emptied = fresh.assign(y=np.nan)
+    assert 0.5 < ev.ml_efficacy(train, emptied, test, target="level")["synthetic"] <= 1.0
+    assert ev.ml_efficacy(
+        train.assign(**empty), fresh.assign(**empty), test.assign(**empty), target="level"
+    )["synthetic"] == pytest.approx(ev.ml_efficacy(train, fresh, test, target="level")["synthetic"])
+
+
 def test_logical_consistency(frames):
     train = frames["train"]
     score, pairs = ev.logical_consistency(train, train.sample(frac=1.0, random_state=0))

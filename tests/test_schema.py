@@ -344,7 +344,6 @@ def test_edited_schema_fills_missing_fields(mixed_frame):
         (pd.DataFrame({"a": []}), "no rows"),
         (pd.DataFrame({"a": [1.0]}), "one row"),
         (pd.DataFrame([[1, 2], [3, 4]], columns=["a", "a"]), "duplicate"),
-        (pd.DataFrame({"a": [1.0, 2.0], "b": [None, None]}), "entirely missing"),
         (pd.DataFrame({"a": [1.0, np.inf, 3.0]}), "infinite"),
         (pd.DataFrame({0: [1.0, 2.0]}), "strings"),
         (pd.DataFrame({"a": [1 + 1j, 2j]}), "cannot model"),
@@ -354,6 +353,23 @@ def test_edited_schema_fills_missing_fields(mixed_frame):
 def test_frames_that_cannot_be_learned(frame, message):
     with pytest.raises(DataError, match=message):
         infer_schema(frame)
+
+
+def test_an_entirely_missing_column_is_a_constant_gap():
+    frame = pd.DataFrame(
+        {
+            "a": np.linspace(0.5, 9.5, 40),
+            "never_asked": [None] * 40,
+            "no_text": pd.Series([None] * 40, dtype="string"),
+        }
+    )
+    schema = infer_schema(frame)
+    assert [c.kind for c in schema.columns[1:]] == ["constant", "constant"]
+    synthetic = TabularVAE(epochs=2, random_state=0).fit(frame, schema=schema).sample(5)
+    assert synthetic[["never_asked", "no_text"]].isna().all().all()
+    assert synthetic.dtypes.to_dict() == frame.dtypes.to_dict()
+    with pytest.raises(DataError, match=r"entirely missing.*nothing to learn"):
+        schema.replace("never_asked", kind="numerical").resolve(frame)
 
 
 def test_edge_kinds():
