@@ -7,13 +7,20 @@ over the training rows (the aggregate posterior) and samples from that instead.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
+from scipy.stats import qmc
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 PRIORS = ("gmm", "standard")
+#: Sobol points made per draw; a component needing more reuses them under fresh random
+#: shifts. Making points costs more than shifting them (100,000 x 32: 110 ms against 10 ms).
+_SOBOL_POINTS = 8192
+#: Uniforms are kept this far above 0 so that every normal score is finite.
+_EDGE = np.float32(2.0**-24)
 
 
 class LatentPrior:
@@ -58,19 +65,31 @@ class LatentPrior:
         return cls(mixture.weights_, mixture.means_, mixture.covariances_)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` latent codes, in single precision as the decoder takes them."""
-        component = rng.choice(len(self.weights), size=n, p=self.weights / self.weights.sum())
-        # Single precision, as the decoder takes codes: numpy draws float32 normals in about
-        # half the time (3.2 million: 101 -> 51 ms); the draws were a third of the time
-        # sampling 100,000 rows of AER/CPS1988 took (0.107 of 0.368 s; 0.094 after).
-        noise = rng.standard_normal((n, self.means.shape[1]), dtype=np.float32)
+        """Draw ``n`` latent codes, in single precision as the decoder takes them.
+
+        Each draw follows the mixture exactly, but the ``n`` of them cover it more evenly than
+        independent draws (randomized quasi-Monte Carlo): components are dealt out in
+        proportion to their weights from one random start (systematic sampling), and the
+        normals come from a scrambled Sobol set, shifted at random for each component. The
+        rows are then less lumpy: on 14 fits of seven benchmark tables, three draws each
+        (2026-12-07, against independent draws), column shapes 0.975 -> 0.978, all-pairs
+        trends 0.956 -> 0.958, detection AUC 0.648 -> 0.645, ML efficacy 0.778 -> 0.783, DCR
+        share 0.517 -> 0.516.
+        """
+        weights = self.weights / self.weights.sum()
+        starts = (rng.random() + np.arange(n)) / n
+        component = np.searchsorted(np.cumsum(weights), starts, side="right")
+        component = np.minimum(component, len(weights) - 1)
+        counts = np.bincount(component, minlength=len(weights))
+        base = _sobol_points(int(min(counts.max(), _SOBOL_POINTS)), self.means.shape[1], rng)
         means = self.means.astype(np.float32)
         cholesky = self._cholesky.astype(np.float32)
-        codes = np.empty_like(noise)
-        for k in range(len(self.weights)):
-            rows = component == k
-            codes[rows] = means[k] + noise[rows] @ cholesky[k].T
-        return codes
+        codes = np.empty((n, self.means.shape[1]), dtype=np.float32)
+        for k in np.flatnonzero(counts):
+            rows = np.flatnonzero(component == k)
+            noise = _normal_scores(base, len(rows), self.means.shape[1], rng)
+            codes[rows] = means[k] + noise @ cholesky[k].T
+        return codes[rng.permutation(n)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -84,3 +103,34 @@ class LatentPrior:
     def from_dict(cls, data: dict[str, Any]) -> LatentPrior:
         """Rebuild from the JSON form."""
         return cls(data["weights"], data["means"], data["covariances"])
+
+
+def _sobol_points(n: int, dimensions: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points of a randomly scrambled Sobol sequence in the unit cube of an even number
+    of dimensions, at least ``dimensions`` (float32)."""
+    with warnings.catch_warnings():
+        # Sobol sets are balanced at powers of two; the first n points are still evenly spread.
+        warnings.simplefilter("ignore", UserWarning)
+        engine = qmc.Sobol(dimensions + dimensions % 2, scramble=True, rng=rng)
+        return engine.random(max(n, 1)).astype(np.float32)
+
+
+def _normal_scores(
+    base: np.ndarray, n: int, dimensions: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` rows of ``dimensions`` standard normals from the Sobol ``base``.
+
+    Blocks of ``base``, each moved by its own uniform shift modulo 1 (a Cranley-Patterson
+    rotation), keep every draw exactly uniform; the Box-Muller transform turns pairs of them
+    into pairs of normals (in a third of the time the inverse normal CDF takes).
+    """
+    blocks = []
+    for start in range(0, n, len(base)):
+        block = base[: min(len(base), n - start)] + rng.random(base.shape[1], dtype=np.float32)
+        block -= np.floor(block)
+        blocks.append(block)
+    uniforms = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    half = base.shape[1] // 2
+    radius = np.sqrt(np.float32(-2.0) * np.log(np.maximum(uniforms[:, :half], _EDGE)))
+    angle = np.float32(2.0 * np.pi) * uniforms[:, half:]
+    return np.concatenate([radius * np.cos(angle), radius * np.sin(angle)], axis=1)[:, :dimensions]
