@@ -81,15 +81,16 @@ class LatentPrior:
         component = np.searchsorted(np.cumsum(weights), starts, side="right")
         component = np.minimum(component, len(weights) - 1)
         counts = np.bincount(component, minlength=len(weights))
-        base = _sobol_points(int(min(counts.max(), _SOBOL_POINTS)), self.means.shape[1], rng)
+        dimensions = self.means.shape[1]
+        base = _sobol_points(int(min(counts.max(), _SOBOL_POINTS)), dimensions, rng)
         means = self.means.astype(np.float32)
         cholesky = self._cholesky.astype(np.float32)
-        codes = np.empty((n, self.means.shape[1]), dtype=np.float32)
-        for k in np.flatnonzero(counts):
-            rows = np.flatnonzero(component == k)
-            noise = _normal_scores(base, len(rows), self.means.shape[1], rng)
-            codes[rows] = means[k] + noise @ cholesky[k].T
-        return codes[rng.permutation(n)]
+        # The starts are in order, so each component's codes are one block, in turn.
+        codes = [
+            means[k] + _normal_scores(base, counts[k], dimensions, rng) @ cholesky[k].T
+            for k in np.flatnonzero(counts)
+        ]
+        return np.concatenate(codes)[rng.permutation(n)]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
