@@ -13,6 +13,8 @@ every training step of wide tables slow).
 Every loss is scaled so that a head which has learned nothing (predicting the marginal of a
 standardized number, or a uniform distribution over k categories) scores about 1. That makes
 the default loss weight of 1 per column fair between a lone number and a 40-level one-hot.
+:func:`balanced_to_marginals` then raises the weight of a category or flag whose marginal is
+far from uniform, so that a head which has learned only its marginal scores about 1 too.
 """
 
 from __future__ import annotations
@@ -115,6 +117,11 @@ class HeadLoss:
         """The most likely value of the block per row."""
         raise NotImplementedError
 
+    def marginal_score(self, block: np.ndarray) -> float | None:
+        """What predicting the block's marginal for every row scores, or None where the
+        loss's own scaling already makes that about 1 (a standardized number's)."""
+        return None
+
 
 def _unit_mean(values: Any, valid: Any, width: Any) -> Any:
     """Mean over each head's own units of a ``(batch, heads, units)`` tensor."""
@@ -206,6 +213,15 @@ class CategoricalLoss(HeadLoss):
     def mode(self, params: np.ndarray) -> np.ndarray:
         return _one_hot(self.mode_levels(params), params.shape[1])
 
+    def marginal_score(self, block: np.ndarray) -> float | None:
+        width = block.shape[1]
+        if width < 2 or len(block) == 0:
+            return None
+        shares = block.mean(axis=0, dtype=np.float64)
+        shares = shares[shares > 0]
+        entropy = float(-(shares * np.log(shares)).sum())
+        return entropy / min(math.log(width), CATEGORICAL_SCALE_CAP)
+
     def draw_levels(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The index of the level drawn for each row."""
         # Sampling many rows spends most of its time here. Levels-by-rows layout turns every
@@ -241,6 +257,13 @@ class BinaryLoss(HeadLoss):
 
     def mode(self, params: np.ndarray) -> np.ndarray:
         return (params > 0).astype(np.float32)
+
+    def marginal_score(self, block: np.ndarray) -> float | None:
+        if len(block) == 0:
+            return None
+        share = np.clip(block.mean(axis=0, dtype=np.float64), 1e-12, 1.0 - 1e-12)
+        entropy = -(share * np.log(share) + (1.0 - share) * np.log1p(-share))
+        return float(entropy.mean()) / math.log(2.0)
 
 
 LOSSES: dict[str, HeadLoss] = {
@@ -367,6 +390,53 @@ class HeadLayout:
             kept = group.keep_base + group.keep_slope * ops.take(targets, group.mask_index, axis=1)
             total = total + ops.sum(per_head * kept * group.weight, axis=1)
         return total
+
+
+#: Most a head's weight is raised by :func:`balanced_to_marginals`: a nearly constant flag
+#: (a value missing in 1 % of rows) carries little to learn, and weighed by the inverse of its
+#: marginal's entropy it would count like dozens of columns.
+MARGINAL_BALANCE_CAP = 3.0
+
+
+def balanced_to_marginals(heads: list[HeadSpec], blocks: dict[str, np.ndarray]) -> list[HeadSpec]:
+    """``heads`` with each weight raised so that predicting the head's marginal scores 1.
+
+    A head scaled by what a uniform guess scores gains little from the latent code when its
+    marginal is far from uniform: a churn flag true in 14 % of rows scores 0.58 from its
+    marginal alone, a number's head 1. The KL term then priced such columns out of the code,
+    and they were drawn from their marginals, cut off from the columns they depend on; a
+    classifier trained on the synthetic rows lost what predicts them. Raised by the inverse of
+    the marginal's score (at most ``MARGINAL_BALANCE_CAP`` times, never lowered), every head
+    stands to gain about as much as a number's. Rows a head's mask rules out do not count.
+    Measured with ``benchmarks/lever.py`` (see benchmarks/README.md).
+
+    Parameters
+    ----------
+    heads : list of HeadSpec
+        The output heads.
+    blocks : dict of str to numpy.ndarray
+        The transformed training rows, a block per head name.
+
+    Returns
+    -------
+    list of HeadSpec
+    """
+    balanced = []
+    for head in heads:
+        block = np.asarray(blocks[head.name])
+        if head.mask is not None:
+            mask = np.asarray(blocks[head.mask])
+            if head.mask_level is None:
+                block = block[mask[:, 0] < 0.5]
+            else:
+                block = block[mask[:, head.mask_level] > 0.5]
+        score = head_loss(head.loss).marginal_score(block)
+        if score is None or score <= 0:
+            balanced.append(head)
+            continue
+        factor = min(max(1.0 / score, 1.0), MARGINAL_BALANCE_CAP)
+        balanced.append(dataclasses.replace(head, weight=head.weight * factor))
+    return balanced
 
 
 def decode_heads(

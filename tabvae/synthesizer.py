@@ -26,7 +26,7 @@ from tabvae import (
 from tabvae.combinations import SeenCombinations
 from tabvae.conditions import ConditionTable, check_condition_columns, conditions_frame
 from tabvae.errors import DataError, ModelFileError, NotFittedError, SchemaError
-from tabvae.heads import HeadSpec, decode_heads
+from tabvae.heads import HeadSpec, balanced_to_marginals, decode_heads
 from tabvae.model import LATENT_KEY, VAE, condition_key, input_key
 from tabvae.prior import PRIORS, LatentPrior
 from tabvae.protections import clip_extremes, merge_rare_categories
@@ -231,6 +231,7 @@ class TabularVAE(BaseEstimator):
         self.combinations_ = SeenCombinations()
         if self.heads_:
             transformed = self.transformer_.transform(df)
+            self.heads_ = balanced_to_marginals(self.heads_, transformed)
             self.combinations_ = SeenCombinations.fit(self.heads_, transformed)
             blocks = self._model_inputs(transformed)
             self.history_ = self._train(blocks, seed, progress)

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from tabvae.heads import CATEGORICAL_SCALE_CAP, HeadLayout, HeadSpec
+from tabvae.heads import (
+    CATEGORICAL_SCALE_CAP,
+    MARGINAL_BALANCE_CAP,
+    HeadLayout,
+    HeadSpec,
+    balanced_to_marginals,
+)
 
 
 def _reference_loss(head: HeadSpec, y: np.ndarray, params: np.ndarray) -> np.ndarray:
@@ -84,3 +90,54 @@ def test_unknown_mask_is_refused():
 
     with pytest.raises(SchemaError, match="masked by unknown head"):
         HeadLayout([HeadSpec("a", 1, "gaussian", mask="nope")])
+
+
+def _weights_after_balancing(heads: list[HeadSpec], blocks: dict[str, np.ndarray]) -> dict:
+    return {h.name: h.weight for h in balanced_to_marginals(heads, blocks)}
+
+
+def test_a_lopsided_flag_weighs_so_that_its_marginal_scores_one():
+    churn = np.zeros((100, 1))
+    churn[:14] = 1.0
+    weights = _weights_after_balancing([HeadSpec("churn", 1, "binary", 2.0)], {"churn": churn})
+    entropy = -(0.14 * math.log(0.14) + 0.86 * math.log(0.86))
+    assert weights["churn"] == pytest.approx(2.0 * math.log(2.0) / entropy)
+    # The balanced weight makes guessing the marginal score the head's own weight.
+    layout = HeadLayout([HeadSpec("churn", 1, "binary", weights["churn"])])
+    marginal_logit = np.full((100, 1), math.log(0.14 / 0.86), dtype=np.float32)
+    scores = np.asarray(layout.loss(churn.astype(np.float32), marginal_logit))
+    assert scores.mean() == pytest.approx(weights["churn"] * entropy / math.log(2.0), rel=1e-4)
+    assert scores.mean() == pytest.approx(2.0, rel=1e-4)
+
+
+def test_balancing_never_lowers_and_caps_and_leaves_numbers_alone():
+    rng = np.random.default_rng(0)
+    wide = np.eye(40)[rng.integers(0, 40, 400)]  # near uniform: scores above 1, kept at 1
+    rare = np.zeros((400, 3))
+    rare[:, 0] = 1.0
+    rare[:2] = [0.0, 1.0, 0.0]  # almost constant: would need far more than the cap
+    constant = np.eye(3)[np.zeros(400, dtype=int)]
+    heads = [
+        HeadSpec("wide", 40, "categorical"),
+        HeadSpec("rare", 3, "categorical"),
+        HeadSpec("constant", 3, "categorical"),
+        HeadSpec("income", 1, "gaussian"),
+    ]
+    blocks = {"wide": wide, "rare": rare, "constant": constant, "income": rng.normal(size=(400, 1))}
+    weights = _weights_after_balancing(heads, blocks)
+    assert weights == {"wide": 1.0, "rare": MARGINAL_BALANCE_CAP, "constant": 1.0, "income": 1.0}
+
+
+def test_balancing_counts_only_the_rows_a_mask_keeps():
+    # The flag is set in half of the rows it is known for, and missing in the rest: balanced.
+    missing = np.zeros((200, 1))
+    missing[100:] = 1.0
+    flag = np.zeros((200, 1))
+    flag[:50] = 1.0
+    heads = [
+        HeadSpec("flag", 1, "binary", mask="flag::missing"),
+        HeadSpec("flag::missing", 1, "binary"),
+    ]
+    weights = _weights_after_balancing(heads, {"flag": flag, "flag::missing": missing})
+    assert weights["flag"] == pytest.approx(1.0)
+    assert weights["flag::missing"] == pytest.approx(1.0)
