@@ -408,7 +408,8 @@ def balanced_to_marginals(heads: list[HeadSpec], blocks: dict[str, np.ndarray]) 
     classifier trained on the synthetic rows lost what predicts them. Raised by the inverse of
     the marginal's score (at most ``MARGINAL_BALANCE_CAP`` times, never lowered), every head
     stands to gain about as much as a number's. Rows a head's mask rules out do not count.
-    Measured with ``benchmarks/lever.py`` (see benchmarks/README.md).
+    Measured with ``benchmarks/lever.py`` (see benchmarks/README.md). A ``dp`` fit keeps the
+    weights as they are: the marginals are read from the rows.
 
     Parameters
     ----------
