@@ -65,6 +65,20 @@ class HeadSpec:
     mask: str | None = None
     mask_level: int | None = None
 
+    @property
+    def mask_unit(self) -> int:
+        """The unit of the ``mask`` head that says whether a row counts."""
+        return self.mask_level or 0
+
+    @property
+    def mask_keep(self) -> tuple[float, float]:
+        """``(base, slope)``: a row counts with weight ``base + slope * u``, ``u`` its
+        ``mask_unit``: ``1 - u`` for a missing indicator, ``u`` for a level that must be on,
+        ``1`` without a mask."""
+        if self.mask is None:
+            return 1.0, 0.0
+        return (1.0, -1.0) if self.mask_level is None else (0.0, 1.0)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form."""
         return dataclasses.asdict(self)
@@ -203,8 +217,7 @@ class CategoricalLoss(HeadLoss):
         # Padding units get a logit so low that they carry no probability.
         logits = ops.where(valid > 0, params[..., 0], -1e9)
         cross_entropy = ops.logsumexp(logits, axis=-1) - ops.sum(y_true * logits, axis=-1)
-        divisor = np.minimum(np.log(np.maximum(width, 2)), CATEGORICAL_SCALE_CAP)
-        scale = np.where(width > 1, 1.0 / divisor, 0.0)
+        scale = np.where(width > 1, 1.0 / _uniform_score(width), 0.0)
         return cross_entropy * scale.astype(np.float32)
 
     def draw(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -220,7 +233,7 @@ class CategoricalLoss(HeadLoss):
         shares = block.mean(axis=0, dtype=np.float64)
         shares = shares[shares > 0]
         entropy = float(-(shares * np.log(shares)).sum())
-        return entropy / min(math.log(width), CATEGORICAL_SCALE_CAP)
+        return entropy / float(_uniform_score(width))
 
     def draw_levels(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The index of the level drawn for each row."""
@@ -238,6 +251,11 @@ class CategoricalLoss(HeadLoss):
     def mode_levels(self, params: np.ndarray) -> np.ndarray:
         """The index of the most likely level of each row."""
         return params.argmax(axis=1)
+
+
+def _uniform_score(width: Any) -> Any:
+    """What a categorical head's cross-entropy is divided by, per width (scalar or array)."""
+    return np.minimum(np.log(np.maximum(width, 2)), CATEGORICAL_SCALE_CAP)
 
 
 class BinaryLoss(HeadLoss):
@@ -299,8 +317,7 @@ class _LossGroup:
         self.width = np.array([heads[i].width for i in members], dtype=np.float32)
         self.weight = np.array([heads[i].weight for i in members], dtype=np.float32)
         self.mask_index = np.full(len(members), -1, dtype=np.int32)
-        # A row counts with weight keep_base + keep_slope * (its mask unit): 1 - unit for a
-        # missing indicator, the unit itself for a level that must be on, 1 without a mask.
+        # A row counts with weight keep_base + keep_slope * (its mask unit): HeadSpec.mask_keep.
         self.keep_base = np.ones(len(members), dtype=np.float32)
         self.keep_slope = np.zeros(len(members), dtype=np.float32)
         for row, i in enumerate(members):
@@ -313,13 +330,10 @@ class _LossGroup:
                 self.param_index[row, :width, p] = np.arange(start, start + width)
             self.valid[row, :width] = 1.0
             head = heads[i]
+            self.keep_base[row], self.keep_slope[row] = head.mask_keep
             if head.mask is not None:
-                level = head.mask_level or 0
-                self.mask_index[row] = layout.target_offsets[layout.index[head.mask]] + level
-                if head.mask_level is None:
-                    self.keep_slope[row] = -1.0
-                else:
-                    self.keep_base[row], self.keep_slope[row] = 0.0, 1.0
+                mask_start = layout.target_offsets[layout.index[head.mask]]
+                self.mask_index[row] = mask_start + head.mask_unit
         n_targets, n_params = layout.target_width, layout.param_width
         self.target_index[self.target_index < 0] = n_targets
         self.param_index[self.param_index < 0] = n_params
@@ -352,7 +366,7 @@ class HeadLayout:
                 continue
             if head.mask not in self.index:
                 raise SchemaError(f"head {head.name!r} is masked by unknown head {head.mask!r}")
-            if not 0 <= (head.mask_level or 0) < self.heads[self.index[head.mask]].width:
+            if not 0 <= head.mask_unit < self.heads[self.index[head.mask]].width:
                 raise SchemaError(
                     f"head {head.name!r}: mask level {head.mask_level} is out of range"
                 )
@@ -426,11 +440,8 @@ def balanced_to_marginals(heads: list[HeadSpec], blocks: dict[str, np.ndarray]) 
     for head in heads:
         block = np.asarray(blocks[head.name])
         if head.mask is not None:
-            mask = np.asarray(blocks[head.mask])
-            if head.mask_level is None:
-                block = block[mask[:, 0] < 0.5]
-            else:
-                block = block[mask[:, head.mask_level] > 0.5]
+            base, slope = head.mask_keep
+            block = block[base + slope * np.asarray(blocks[head.mask])[:, head.mask_unit] > 0.5]
         score = head_loss(head.loss).marginal_score(block)
         if score is None or score <= 0:
             balanced.append(head)
