@@ -747,6 +747,21 @@ def test_columns_that_keep_an_order_or_an_equality_are_learned_relative_to_anoth
     assert related == {"departure": "arrival", "deposit": "price", "room_given": "room_booked"}
 
 
+def test_an_order_whose_reference_says_little_of_the_column_is_not_learned_relative():
+    # A basement's total area is never below its unfinished part, but the finished part,
+    # not the unfinished one, sets most of it: learned relative to the unfinished part the
+    # total would take on that part's noise (ames: total and unfinished correlate at 0.31).
+    rng = np.random.default_rng(0)
+    unfinished = rng.integers(0, 600, 1000).astype(float)
+    finished = np.where(rng.random(1000) < 0.2, 0.0, rng.integers(200, 2000, 1000))
+    frame = pd.DataFrame({"unfinished_area": unfinished, "total_area": unfinished + finished})
+    assert (frame["total_area"] >= frame["unfinished_area"]).all()
+    assert infer_schema(frame)["total_area"].relative_to is None
+    # Where the unfinished part is most of the area, the order is learned relative to it.
+    frame["total_area"] = unfinished * 3 + finished / 10
+    assert infer_schema(frame)["total_area"].relative_to == "unfinished_area"
+
+
 def test_numbers_a_category_sets_are_learned_within_it():
     # With 800 rows "no garage" is the last category seen, which the screen once skipped.
     frame = make_houses(800, seed=0)
