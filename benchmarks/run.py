@@ -84,7 +84,8 @@ TABLES: dict[str, TableSpec] = {
 #: job title of thousands of values), ``--tables Wage`` (2026-11-24: a log wage next to
 #: the wage) and ``--tables penguins Carseats Boston`` (2026-11-24: tables of a few hundred
 #: rows, where fixed costs weigh most), ``--tables BirthsCDC`` (2026-12-07: a date with its
-#: year, month, day and weekday beside it); a run on all five keeps to TABLES.
+#: year, month, day and weekday beside it), ``--tables Hitters`` (2026-12-08: career totals
+#: always past the season's, weakly tied to them); a run on all five keeps to TABLES.
 EXTRA_TABLES: dict[str, TableSpec] = {
     spec.key: spec
     for spec in [
@@ -113,6 +114,7 @@ EXTRA_TABLES: dict[str, TableSpec] = {
         TableSpec("Carseats", "ISLR", "Carseats", "Sales", "Sales (regression, R^2)"),
         TableSpec("Boston", "MASS", "Boston", "medv", "medv (regression, R^2)"),
         TableSpec("BirthsCDC", "mosaicData", "BirthsCDC", "births", "births (regression, R^2)"),
+        TableSpec("Hitters", "ISLR", "Hitters", "Salary", "Salary (regression, R^2)"),
     ]
 }
 #: Every table ``--tables`` accepts.

@@ -36,6 +36,7 @@ from tabvae.schema import (
     moved_by_dependencies,
     order_of,
     tight_sum,
+    weak_order,
 )
 from tabvae.transformers import ColumnTransformer
 from tabvae.transformers.categorical import CategoricalTransformer
@@ -52,9 +53,12 @@ class Relation:
     within the part of its own distribution on the far side of the reference (0 the far end).
     The share is taken on the column's probability scale, not its value scale, so the drawn
     values come back through the column's own quantiles: its range and its spikes (many people
-    two years in a role) stay, and so does the order. Other numbers and dates are learned as
-    their difference from the reference, and a number whose sum with its reference barely
-    varies (an age and the birth year) as that sum.
+    two years in a role) stay, and so does the order. A share carries the reference's own
+    sampling noise into the column, so where the reference says little of the column (a
+    basement's total area and its unfinished part) the column is learned as its own value
+    and moved onto the reference where it falls on the wrong side. Other numbers and dates
+    are learned as their difference from the reference, and a number whose sum with its
+    reference barely varies (an age and the birth year) as that sum.
 
     Parameters
     ----------
@@ -62,12 +66,14 @@ class Relation:
         The column and the column it is learned relative to.
     encoded : Column
         The column of encoded values the model learns (same name, numerical or categorical).
-    form : {"difference", "sum", "above", "below", "gap_above", "gap_below", "same", "within"}
-        How the column is encoded: its difference from the reference; its sum with the
-        reference; its share of what lies
-        above (or below) the reference; its distance above (below) the reference, for an
-        order whose gaps are small against the column's spread; "the same or a value"; or
-        its place within the reference's category.
+    form : str
+        How the column is encoded: its difference from the reference ("difference"); its sum
+        with the reference ("sum"); its share of what lies above (or below) the reference
+        ("above", "below"); its distance above (below) the reference, for an order whose gaps
+        are small against the column's spread ("gap_above", "gap_below"); its own value, kept
+        above (below) the reference, for an order whose ranks barely correlate ("kept_above",
+        "kept_below"); "the same or a value" ("same"); or its place within the reference's
+        category ("within").
     same : str, optional
         The category that stands for "the same as the reference" (form "same").
     fallback : scalar, optional
@@ -169,6 +175,8 @@ class Relation:
             form = "sum"
         elif form != "difference" and _small_gaps(own_numbers[present], reference_numbers[present]):
             form = f"gap_{form}"
+        elif form != "difference" and weak_order(reference_numbers[present], own_numbers[present]):
+            form = f"kept_{form}"
         relation = cls(name, reference.column.name, column.column, form)
         values = relation._values(column, reference, df)
         fields = describe_column(pd.Series(values, name=name), "numerical")
@@ -261,6 +269,8 @@ class Relation:
         if self.form in _GAP_FORMS:
             # A slip to the wrong side comes back equal to the reference, as in a share.
             return np.where(both_missing, 0.0, _keep_side(self.form)(difference, 0.0))
+        if self.form in _KEPT_FORMS:
+            return numbers
         assert isinstance(column, ContinuousTransformer)
         scale = _FarSide(column.quantiles, self.form)
         room = scale.beyond(reference_numbers)
@@ -349,6 +359,13 @@ class Relation:
                 knots = column.quantiles.knots
                 numbers = np.clip(numbers, knots[0], knots[-1])
                 numbers = _keep_side(self.form)(numbers, reference_numbers)
+        elif self.form in _KEPT_FORMS:
+            knots = column.quantiles.knots
+            numbers = np.clip(values, knots[0], knots[-1])
+            # A gap where the reference has a value takes the reference's: the column's gaps
+            # stay the reference's, as in training.
+            numbers = np.where(np.isnan(numbers), reference_numbers, numbers)
+            numbers = _keep_side(self.form)(numbers, reference_numbers)
         else:
             scale = _FarSide(column.quantiles, self.form)
             share = np.clip(np.nan_to_num(values), 0.0, 1.0)
@@ -401,14 +418,17 @@ class Relation:
 SMALL_GAP_SHARE = 0.05
 _GAP_FORMS = ("gap_above", "gap_below")
 _DIFFERENCE_FORMS = ("difference", *_GAP_FORMS)
+#: A weak order (``tabvae.schema.RELATION_MIN_RANK_CORRELATION``): the column's own value is
+#: learned, and moved onto the reference where it falls on the wrong side.
+_KEPT_FORMS = ("kept_above", "kept_below")
 #: Forms whose encoded values are numbers of their own (not shares of one column's scale).
-_NUMBER_FORMS = ("sum", *_DIFFERENCE_FORMS)
+_NUMBER_FORMS = ("sum", *_DIFFERENCE_FORMS, *_KEPT_FORMS)
 
 
 def _keep_side(form: str) -> Any:
     """``np.maximum`` for a column kept above its reference, ``np.minimum`` below it: applied
     with the reference, it moves a value on the wrong side onto the reference (NaN stays)."""
-    return np.minimum if form in ("below", "gap_below") else np.maximum
+    return np.minimum if form.endswith("below") else np.maximum
 
 
 def _small_gaps(numbers: np.ndarray, reference_numbers: np.ndarray) -> bool:

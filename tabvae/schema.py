@@ -1230,13 +1230,15 @@ RELATION_ORDER_SHARE = 0.999
 #: ... where rows paired at random would be there in at most this share: the order is a rule
 #: of the rows (a remodel after the build), not of two ranges that barely meet.
 RELATION_CHANCE_SHARE = 0.9
-#: ... and their ranks correlate at least this much (Spearman). Learned as a share of what
-#: lies past its reference, a column takes on the reference's sampling noise; worth it only
-#: when the reference explains part of it. ames' total basement area, always at least its
-#: unfinished part (rank correlation 0.31), lost part of its link to the sale price that way:
-#: ML efficacy 0.868 / 0.855 (seeds 0, 1) learned relative, 0.890 / 0.891 learned on its own.
-#: The next weakest order on the benchmark tables, a living area past its first floor (0.48),
-#: keeps detection lower learned relative (0.744 against 0.827 on its own, seed 0).
+#: An order whose ranks correlate less than this (Spearman) is weak: its reference says little
+#: of the column. Learned as a share of what lies past the reference, such a column takes on
+#: the reference's sampling noise: ames' total basement area, always at least its unfinished
+#: part (correlation 0.31), lost part of its link to the sale price so (ML efficacy 0.868 /
+#: 0.855, seeds 0 and 1; 0.890 / 0.891 learned on its own). A weak order is learned as the
+#: column's own value, moved onto the reference where it falls on the wrong side
+#: (``tabvae.relations``), and a column takes one only when it has no stronger partner. The
+#: next weakest order on the benchmark tables, a living area past its first floor (0.48),
+#: keeps detection lower as a share (0.744 against 0.827 learned on its own, seed 0).
 RELATION_MIN_RANK_CORRELATION = 0.4
 #: A number or date equal to another in at least this share of rows, not counting the value
 #: they most often share (a first floor's area and its basement's, in half the houses), needs
@@ -1287,15 +1289,16 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     A later number or date B is relative to an earlier A when it is on one side of A in
     (almost) every row although random pairs would not be (a remodel year and the build
     year), or in nearly every row when the two are often equal (a first floor's area and
-    the basement's), and their ranks correlate (``RELATION_MIN_RANK_CORRELATION``); a
-    category when it agrees with an earlier one far beyond chance (a second exterior and the
-    first, in the rows where both are present). Numbers and dates must be
+    the basement's); a category when it agrees with an earlier one far beyond chance (a
+    second exterior and the first, in the rows where both are present). Numbers and dates must be
     missing in the same rows as their reference, and neither column may be changed by a
     ``determined_by`` rule (:func:`moved_by_dependencies`). Of several
     candidates B takes the one it equals most often, then the nearest; chains (A before B
     before C) are allowed. Failing an order, a number is relative to an earlier one when
-    their sum barely varies (:func:`tight_sum`: an age and the birth year). A number or date
-    with no such partner is relative to the category
+    their sum barely varies (:func:`tight_sum`: an age and the birth year). Orders whose
+    ranks barely correlate (``RELATION_MIN_RANK_CORRELATION``: a total and a small part of
+    it) come last: a career's hits are relative to its at-bats, not to one season's hits. A
+    number or date with no such partner is relative to the category
     that explains most of its variance, when that is at least ``WITHIN_SHARE`` (a latitude and
     its neighborhood), when one of its categories marks a point mass of the number (no garage,
     and a garage area of 0), or when its categories split the number's range between them (a
@@ -1331,21 +1334,35 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
             else:
                 continue
             if share is not None:
-                scores.append((share, -distance, reference))
+                strong = column.kind == "categorical" or not weak_order(
+                    values[reference.name], values[column.name]
+                )
+                scores.append((2 if strong else 0, share, -distance, reference))
             elif (
                 column.kind == "numerical"
                 and np.array_equal(gaps[reference.name], gaps[column.name])
                 and tight_sum(values[reference.name], values[column.name])
             ):
-                scores.append((-1.0, -distance, reference))  # after orders, ranked by share
-        for share, _, reference in sorted(scores, key=lambda s: s[:2], reverse=True):
-            if (
+                scores.append((1, 0.0, -distance, reference))
+        for rank, _, _, reference in sorted(scores, key=lambda s: s[:3], reverse=True):
+            if not (
                 column.kind == "categorical"
-                or share < 0
+                or rank == 1
                 or _ordered(df[reference.name], df[column.name], reference, column)
             ):
-                found[column.name] = reference.name
-                break
+                continue
+            lower, upper = column.name, reference.name
+            if rank == 0 and order_of(values[reference.name], values[column.name]) == 1:
+                # A weak order moves the lower column, the part, onto the upper one, the
+                # total: ames' sale price follows the total basement area, not its
+                # unfinished part.
+                lower, upper = reference.name, column.name
+            if lower in found:
+                continue  # the part has a rule of its own
+            # No cycle can close: each rule joins the latest column seen, which had none, to
+            # an earlier one.
+            found[lower] = upper
+            break
     return found | _infer_groupings(df, columns, bound, set(found))
 
 
@@ -1671,17 +1688,15 @@ def _relation_share(a: np.ndarray, b: np.ndarray, kind: str) -> float | None:
         chance = np.searchsorted(ordered_a, b, side="right").mean() / len(a)
     else:
         chance = (len(a) - np.searchsorted(ordered_a, b, side="left")).mean() / len(a)
-    if chance > RELATION_CHANCE_SHARE or _rank_correlation(a, b) < RELATION_MIN_RANK_CORRELATION:
-        return None
-    return float((a == b).mean())
+    return float((a == b).mean()) if chance <= RELATION_CHANCE_SHARE else None
 
 
-def _rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's correlation of two numeric arrays (0 when either is constant)."""
+def weak_order(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two ordered numbers' ranks correlate below ``RELATION_MIN_RANK_CORRELATION``."""
     ranks_a, ranks_b = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
-    if np.ptp(ranks_a) == 0 or np.ptp(ranks_b) == 0:
-        return 0.0
-    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+    if len(a) < 2 or np.ptp(ranks_a) == 0 or np.ptp(ranks_b) == 0:
+        return True
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1]) < RELATION_MIN_RANK_CORRELATION
 
 
 def _often_equal(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -120,6 +120,14 @@ def make_floors(n_rows: int, equal_share: float, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"basement_area": basement, "first_floor_area": first_floor})
 
 
+def make_basements(n_rows: int, seed: int = 0) -> pd.DataFrame:
+    """A basement's unfinished part and its total area, set mostly by the finished part."""
+    rng = np.random.default_rng(seed)
+    unfinished = rng.integers(0, 600, n_rows).astype(float)
+    finished = np.where(rng.random(n_rows) < 0.2, 0.0, rng.integers(200, 2000, n_rows))
+    return pd.DataFrame({"unfinished_area": unfinished, "total_area": unfinished + finished})
+
+
 @pytest.fixture(scope="session")
 def mixed_frame() -> pd.DataFrame:
     return make_mixed_frame()

@@ -7,7 +7,14 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bookings, make_daily_prices, make_dated, make_floors, make_houses
+from conftest import (
+    make_basements,
+    make_bookings,
+    make_daily_prices,
+    make_dated,
+    make_floors,
+    make_houses,
+)
 
 from tabvae import (
     DataError,
@@ -804,6 +811,20 @@ def test_a_number_often_equal_to_another_comes_back_equal_as_often():
     equal = (synthetic["first_floor_area"] == synthetic["basement_area"]).mean()
     assert abs(equal - (frame["first_floor_area"] == frame["basement_area"]).mean()) < 0.08
     assert (synthetic["first_floor_area"] >= synthetic["basement_area"]).all()
+
+
+def test_a_part_under_its_total_stays_under_it_and_the_total_keeps_its_own_values(tmp_path):
+    frame = make_basements(800)
+    model = TabularVAE(epochs=30, batch_size=64, hidden=(32,), latent_dim=4, random_state=0)
+    synthetic = model.fit(frame).sample(2000, seed=0)
+    assert model.transformer_.relations_["unfinished_area"].form == "kept_below"
+    assert model.schema_["total_area"].relative_to is None
+    assert (synthetic["unfinished_area"] <= synthetic["total_area"]).all()
+    # Some parts are drawn over their total and come back equal to it, as the fully
+    # unfinished basements of the training rows are.
+    assert (synthetic["unfinished_area"] == synthetic["total_area"]).any()
+    loaded = TabularVAE.load(model.save(tmp_path / "basements.tabvae"))
+    pd.testing.assert_frame_equal(loaded.sample(50, seed=1), model.sample(50, seed=1))
 
 
 def test_numbers_within_a_category_stay_in_that_categorys_range(tmp_path):
