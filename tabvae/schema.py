@@ -1234,9 +1234,10 @@ RELATION_CHANCE_SHARE = 0.9
 #: of the column. Learned as a share of what lies past the reference, such a column takes on
 #: the reference's sampling noise: ames' total basement area, always at least its unfinished
 #: part (correlation 0.31), lost part of its link to the sale price so (ML efficacy 0.868 /
-#: 0.855, seeds 0 and 1; 0.890 / 0.891 learned on its own). A weak order is learned as the
-#: column's own value, moved onto the reference where it falls on the wrong side
-#: (``tabvae.relations``), and a column takes one only when it has no stronger partner. The
+#: 0.855, seeds 0 and 1; 0.890 / 0.891 learned on its own). Of a weak order, the lower
+#: column (the part) is learned as its own value under the upper one (the total) and moved
+#: onto it where drawn past it (``tabvae.relations``); a column takes a weak order only when
+#: it has no stronger partner. The
 #: next weakest order on the benchmark tables, a living area past its first floor (0.48),
 #: keeps detection lower as a share (0.744 against 0.827 learned on its own, seed 0).
 RELATION_MIN_RANK_CORRELATION = 0.4
@@ -1297,7 +1298,8 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
     before C) are allowed. Failing an order, a number is relative to an earlier one when
     their sum barely varies (:func:`tight_sum`: an age and the birth year). Orders whose
     ranks barely correlate (``RELATION_MIN_RANK_CORRELATION``: a total and a small part of
-    it) come last: a career's hits are relative to its at-bats, not to one season's hits. A
+    it) come last, and put the lower column under the upper one (the part under its total):
+    a career's hits are relative to its at-bats, not to one season's hits. A
     number or date with no such partner is relative to the category
     that explains most of its variance, when that is at least ``WITHIN_SHARE`` (a latitude and
     its neighborhood), when one of its categories marks a point mass of the number (no garage,
