@@ -1237,9 +1237,9 @@ RELATION_CHANCE_SHARE = 0.9
 #: 0.855, seeds 0 and 1; 0.890 / 0.891 learned on its own). Of a weak order, the lower
 #: column (the part) is learned as its own value under the upper one (the total) and moved
 #: onto it where drawn past it (``tabvae.relations``); a column takes a weak order only when
-#: it has no stronger partner. The
-#: next weakest order on the benchmark tables, a living area past its first floor (0.48),
-#: keeps detection lower as a share (0.744 against 0.827 learned on its own, seed 0).
+#: it has no stronger partner. The next weakest order on the benchmark tables, a living area
+#: past its first floor (0.48), keeps detection lower as a share (0.744 against 0.827 learned
+#: on its own, seed 0).
 RELATION_MIN_RANK_CORRELATION = 0.4
 #: A number or date equal to another in at least this share of rows, not counting the value
 #: they most often share (a first floor's area and its basement's, in half the houses), needs
@@ -1346,6 +1346,8 @@ def infer_relations(df: pd.DataFrame, columns: list[Column]) -> dict[str, str]:
                 and tight_sum(values[reference.name], values[column.name])
             ):
                 scores.append((1, 0.0, -distance, reference))
+        # Ranked: strong orders and categories (2), then tight sums (1), then weak orders (0);
+        # within a rank, the most often equal, then the nearest.
         for rank, _, _, reference in sorted(scores, key=lambda s: s[:3], reverse=True):
             if not (
                 column.kind == "categorical"
